@@ -1,0 +1,61 @@
+"""BM25 lanes over jieba words and character bigrams (bm25s)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from ingest.units import Unit
+
+from .textproc import bigrams, normalize, words
+
+
+@dataclass
+class LexicalIndex:
+    """Three BM25 indexes over the same units: words, bigrams, and the header field."""
+
+    words: bm25s.BM25
+    grams: bm25s.BM25
+    head: bm25s.BM25
+    xref: bm25s.BM25
+    n: int
+
+    @classmethod
+    def build(cls, units: list[Unit], xref_texts: list[str] | None = None) -> "LexicalIndex":
+        """``xref_texts``: per unit, the opening words of the articles it refers to."""
+        texts = [normalize(u.text + ("\n" + u.extra if u.extra else "")) for u in units]
+        xrefs = [normalize(t) for t in (xref_texts or [""] * len(units))]
+        heads = [normalize(f"{u.law_name} {u.chapter} {u.extra}") for u in units]
+
+        def make(docs: list[list[str]]) -> bm25s.BM25:
+            bm = bm25s.BM25(k1=1.2, b=0.75)
+            bm.index([d or ["∅"] for d in docs], show_progress=False)
+            return bm
+
+        return cls(
+            words=make([words(t) for t in texts]),
+            grams=make([bigrams(t) for t in texts]),
+            head=make([words(h) + bigrams(h) for h in heads]),
+            xref=make([words(t) + bigrams(t) for t in xrefs]),
+            n=len(units),
+        )
+
+    @staticmethod
+    def _scores(bm: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+        known = [t for t in tokens if t in bm.vocab_dict]
+        if not known:
+            return np.zeros(bm.scores["num_docs"], dtype=np.float32)
+        return np.asarray(bm.get_scores(known), dtype=np.float32)
+
+    def score_words(self, tokens: list[str]) -> np.ndarray:
+        return self._scores(self.words, tokens)
+
+    def score_grams(self, tokens: list[str]) -> np.ndarray:
+        return self._scores(self.grams, tokens)
+
+    def score_head(self, tokens: list[str]) -> np.ndarray:
+        return self._scores(self.head, tokens)
+
+    def score_xref(self, tokens: list[str]) -> np.ndarray:
+        return self._scores(self.xref, tokens)

@@ -1,0 +1,221 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25 words, bigrams, header), fused.
+
+Results are articles, not chunks: parts of a split article are scored as
+parts and then collapsed to their article (best part wins), because articles
+are what a reviewer cites and what the evaluation counts.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.units import Unit
+
+from .embedders import Embedder
+from .lexical import LexicalIndex
+from .refs import find_law, find_refs
+from .store import IndexVersion
+from .xref import cross_references, lead_text
+from .textproc import bigrams, expansions, fold, normalize, words
+
+RRF_K = 60
+LANE_WEIGHTS = {"dense": 1.0, "words": 1.0, "grams": 1.0}
+RERANK_TOP = 30        # articles the second stage re-scores
+COVERAGE_WEIGHT = 0.5  # weight of IDF-weighted question coverage against the fused score
+DENSE_CANDIDATES = 100
+_ABOLISHED_ASK = re.compile(r"廢止|已廢|舊法|舊制|以前的規定|過去的規定|修正前")
+
+
+@dataclass
+class ArticleHit:
+    key: str                     # "pcode:flno" for laws, the unit id otherwise
+    units: list[Unit]            # the article's units, best-matching part first
+    score: float
+    lanes: dict[str, float] = field(default_factory=dict)
+    explicit: bool = False       # the question named this article
+
+    @property
+    def unit(self) -> Unit:
+        return self.units[0]
+
+
+@dataclass
+class SearchResult:
+    query: str
+    normalized: str
+    hits: list[ArticleHit]
+    timings: dict[str, float]
+    query_vector: np.ndarray | None = None
+    lane_top: dict[str, float] = field(default_factory=dict)   # raw best scores (for abstention)
+
+
+class Retriever:
+    """Everything needed at question time, loaded once and kept warm."""
+
+    def __init__(self, version: IndexVersion, embedder: Embedder) -> None:
+        self.version = version
+        self.embedder = embedder
+        self.units = version.units
+        self.article_units: dict[str, list[Unit]] = {}
+        for u in self.units:
+            self.article_units.setdefault(self._key(u), []).append(u)
+        self.article_text = {k: normalize("".join(u.text for u in us)) for k, us in self.article_units.items()}
+        df: Counter[str] = Counter()
+        for text in self.article_text.values():
+            df.update(set(bigrams(text)))
+        n = len(self.article_text)
+        self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
+        xrefs = cross_references(self.units)
+        self.xrefs = xrefs
+        self.lex = LexicalIndex.build(self.units, [
+            " ".join(lead_text(self.article_units, k) for k in xrefs.get(u.id, [])) for u in self.units])
+        self.vectors = np.load(version.root / "vectors.npy")
+        self.abolished = np.array([u.abolished for u in self.units])
+        self.is_law = np.array([u.source_kind == "law" for u in self.units])
+        self.row = {u.id: i for i, u in enumerate(self.units)}
+        self.law_names = {u.law_name: u.pcode for u in self.units if u.pcode}
+        self.article_rows: dict[str, list[int]] = {}
+        for i, u in enumerate(self.units):
+            self.article_rows.setdefault(self._key(u), []).append(i)
+
+    @staticmethod
+    def _key(u: Unit) -> str:
+        return u.article_key if u.source_kind == "law" else u.id
+
+    # -- lanes ---------------------------------------------------------------
+    def dense_scores(self, qvec: np.ndarray, use_chroma: bool = True) -> np.ndarray:
+        """Cosine similarity per unit; Chroma supplies the candidates, vectors.npy the rest."""
+        full = self.vectors @ qvec
+        if not use_chroma:
+            return full
+        res = self.version.collection.query(query_embeddings=[qvec.tolist()], n_results=min(DENSE_CANDIDATES, len(self.units)),
+                                            include=["distances"])
+        out = np.full(len(self.units), -1.0, dtype=np.float32)
+        for uid, dist in zip(res["ids"][0], res["distances"][0]):
+            out[self.row[uid]] = 1.0 - dist
+        return out
+
+    def lexical_scores(self, norm: str) -> dict[str, np.ndarray]:
+        toks = words(norm)
+        exp = [normalize(t) for t in expansions(norm)]
+        exp_words = [w for e in exp for w in words(e)]
+        w = self.lex.score_words(toks) + 0.5 * self.lex.score_words(exp_words)
+        g = self.lex.score_grams(bigrams(norm)) + 0.5 * self.lex.score_grams([b for e in exp for b in bigrams(e)])
+        h = self.lex.score_head(toks + bigrams(norm))
+        x = self.lex.score_xref(toks + exp_words + bigrams(norm))
+        return {"words": w, "grams": g, "head": h, "xref": x}
+
+    # -- search --------------------------------------------------------------
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", include_abolished: bool | None = None) -> SearchResult:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        norm = normalize(query)
+        if include_abolished is None:
+            include_abolished = bool(_ABOLISHED_ASK.search(norm))
+        named_pcode, _ = find_law(fold(query), self.law_names)
+        mask = np.ones(len(self.units), dtype=bool)
+        mask &= self.is_law          # bureau documents are searched apart (see ``documents``)
+        if not include_abolished:
+            mask &= ~self.abolished
+            if named_pcode:   # naming an abolished law is asking for it
+                mask |= np.array([u.pcode == named_pcode for u in self.units])
+
+        lanes: dict[str, np.ndarray] = {}
+        qvec = None
+        if mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            qvec = self.embedder.embed_query(query)
+            timings["embed_ms"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            lanes["dense"] = self.dense_scores(qvec)
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        if mode in ("hybrid", "lexical"):
+            t = time.perf_counter()
+            lex = self.lexical_scores(norm)
+            lanes["words"] = lex["words"]
+            if mode == "hybrid":
+                lanes["grams"] = lex["grams"]
+            timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+
+        fused = self._fuse(lanes, mask)
+        hits = self._collapse(fused, lanes, mask)
+        if mode == "hybrid":
+            t = time.perf_counter()
+            hits = self._rerank(norm, hits)
+            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        hits = self._apply_refs(fold(query), hits, mask)
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
+        return SearchResult(query, norm, hits[:k], timings, qvec, lane_top)
+
+    def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
+        """Reciprocal rank fusion over units (a unit absent from a lane adds nothing)."""
+        fused = np.zeros(len(self.units), dtype=np.float64)
+        for name, scores in lanes.items():
+            s = np.where(mask, scores, -np.inf)
+            order = np.argsort(-s)
+            valid = order[np.isfinite(s[order]) & (s[order] > (0 if name != "dense" else -1))][:100]
+            fused[valid] += LANE_WEIGHTS.get(name, 1.0) / (RRF_K + np.arange(1, len(valid) + 1))
+        return fused
+
+    def _collapse(self, fused: np.ndarray, lanes: dict[str, np.ndarray], mask: np.ndarray) -> list[ArticleHit]:
+        hits = []
+        for key, rows in self.article_rows.items():
+            rows = [r for r in rows if mask[r]]
+            if not rows:
+                continue
+            best = max(rows, key=lambda r: fused[r])
+            if fused[best] <= 0:
+                continue
+            ordered = sorted(rows, key=lambda r: -fused[r])
+            hits.append(ArticleHit(key=key, units=[self.units[r] for r in ordered], score=float(fused[best]),
+                                   lanes={n: float(s[best]) for n, s in lanes.items()}))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    def _rerank(self, norm: str, hits: list[ArticleHit]) -> list[ArticleHit]:
+        """Second stage: how much of the question (IDF-weighted bigrams) each article covers.
+
+        Rank fusion rewards an article that some lane likes a lot; coverage
+        rewards one that speaks to all of the question, which is what a
+        reviewer looks for. Measured on the development set: +0.01 to +0.03
+        Recall@5 over fusion alone; a larger weight loses MRR.
+        """
+        if not hits:
+            return hits
+        grams = {g for g in set(bigrams(norm)) | {b for e in expansions(norm) for b in bigrams(e)} if g in self.gram_idf}
+        total = sum(self.gram_idf[g] for g in grams)
+        if not total:
+            return hits
+        top = hits[0].score
+        head, tail = hits[:RERANK_TOP], hits[RERANK_TOP:]
+        for h in head:
+            text = self.article_text[h.key]
+            cov = sum(self.gram_idf[g] for g in grams if g in text) / total
+            h.lanes["coverage"] = round(cov, 4)
+            h.score = h.score / top + COVERAGE_WEIGHT * cov
+        head.sort(key=lambda h: -h.score)
+        return head + tail
+
+    def _apply_refs(self, norm: str, hits: list[ArticleHit], mask: np.ndarray) -> list[ArticleHit]:
+        refs = find_refs(norm, self.law_names)
+        if not refs:
+            return hits
+        by_key = {h.key: h for h in hits}
+        front: list[ArticleHit] = []
+        for ref in refs:
+            keys = [f"{ref.pcode}:{ref.flno}"] if ref.pcode else [h.key for h in hits if h.key.endswith(f":{ref.flno}")][:1]
+            for key in keys:
+                rows = self.article_rows.get(key)
+                if not rows:
+                    continue
+                hit = by_key.pop(key, None) or ArticleHit(key=key, units=[self.units[r] for r in rows], score=0.0)
+                hit.explicit = True
+                front.append(hit)
+        rest = [h for h in hits if h.key in by_key]
+        return front + rest

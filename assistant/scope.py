@@ -1,0 +1,45 @@
+"""Is a question inside what this assistant may answer from the law corpus?
+
+Two kinds of question are routed to staff before retrieval is trusted:
+questions about another regulatory domain (air, waste, noise … are other
+sections' laws, left out of the manifest on purpose) and requests that are not
+about regulations at all (greetings, a case's progress, vendor advice, prices,
+contact details). The lists live in resources/scope.toml so the section can
+maintain them without touching code.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .textproc import fold
+
+
+@dataclass
+class ScopeCheck:
+    in_scope: bool
+    reason: str = ""
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict:
+    data = tomllib.loads(resources.files("assistant.resources").joinpath("scope.toml").read_text(encoding="utf-8"))
+    data["_intents"] = {name: [re.compile(p, re.IGNORECASE) for p in pats] for name, pats in data["intents"].items()}
+    return data
+
+
+def check_scope(question: str) -> ScopeCheck:
+    q = fold(question)
+    rules = _rules()
+    for name, patterns in rules["_intents"].items():
+        if any(p.search(q) for p in patterns):
+            return ScopeCheck(False, f"非法規問題（{name}），請承辦人員回覆")
+    water = any(t in q for t in rules["domains"]["water_terms"])
+    if not water:
+        for name, terms in rules["domains"].items():
+            if name != "water_terms" and isinstance(terms, list) and any(t in q for t in terms):
+                return ScopeCheck(False, f"屬{name}法規，非水污染防治許可範圍，請轉相關業務單位")
+    return ScopeCheck(True)
