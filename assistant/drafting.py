@@ -50,20 +50,42 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENT.split(text) if s and s.strip()]
 
 
-def sentence_score(sent: str, terms: set[str], grams: set[str]) -> float:
+_ASKS_TIME = re.compile(r"多久|幾日|幾天|期限|何時|幾月|什麼時候|多長|最長|最晚|幾年|期間|頻率|幾次")
+_ASKS_MONEY = re.compile(r"多少錢|罰多少|罰款|罰鍰|費用|審查費|收費|繳")
+_TIME = re.compile(r"[一二三四五六七八九十百]+(?:個)?(?:日|月|年|小時|週|星期|工作日)|每[一二三四五六七八九十]*[日月年季週]")
+_MONEY = re.compile(r"[一二三四五六七八九十百千萬]+元")
+
+
+def sentence_score(sent: str, terms: set[str], grams: set[str], question: str = "") -> float:
+    """Overlap with the question, plus a bonus for the kind of fact it asks for.
+
+    A question that asks "how long" or "how much" is answered by a sentence
+    with a period or an amount in it, so those sentences are preferred.
+    """
     s = normalize(sent)
     hit_w = sum(1 for w in terms if w in s)
     hit_g = sum(1 for g in grams if g in s)
-    return (2 * hit_w + hit_g) / (1 + len(s) / 60) ** 0.5
+    bonus = 0.0
+    if question and _ASKS_TIME.search(question) and _TIME.search(s):
+        bonus += 2.0
+    if question and _ASKS_MONEY.search(question) and _MONEY.search(s):
+        bonus += 2.0
+    return (2 * hit_w + hit_g + bonus) / (1 + len(s) / 60) ** 0.5
 
 
-def best_passage(unit_texts: list[str], terms: set[str], grams: set[str], limit: int = 3) -> str:
+WHOLE_ARTICLE_CHARS = 320   # a short article is quoted whole: its sentences lean on each other
+
+
+def best_passage(unit_texts: list[str], terms: set[str], grams: set[str], limit: int = 4, question: str = "") -> str:
     """The article's most question-like sentences, in article order."""
     sents = [s for t in unit_texts for s in sentences(t)]
     if not sents:
         return ""
-    ranked = sorted(range(len(sents)), key=lambda i: -sentence_score(sents[i], terms, grams))
-    keep = sorted(i for i in ranked[:limit] if sentence_score(sents[i], terms, grams) > 0) or [0]
+    if sum(len(x) for x in sents) <= WHOLE_ARTICLE_CHARS:
+        return "".join(x if x[-1:] in "。；：" else x + "。" for x in sents)
+    score = [sentence_score(x, terms, grams, question) for x in sents]
+    ranked = sorted(range(len(sents)), key=lambda i: -score[i])
+    keep = sorted(i for i in ranked[:limit] if score[i] > 0) or [0]
     return "".join(sents[i] if sents[i][-1:] in "。；：" else sents[i] + "。" for i in keep)
 
 
@@ -88,13 +110,13 @@ def assess(result: SearchResult) -> Evidence:
     return Evidence(True, "", cov, dense)
 
 
-def _citation(n: int, hit: ArticleHit, terms: set[str], grams: set[str]) -> Citation:
+def _citation(n: int, hit: ArticleHit, terms: set[str], grams: set[str], question: str) -> Citation:
     u: Unit = hit.unit
     # Parts of a split article are cited as the article; the passage comes from the best parts.
     full = "\n".join(x.text for x in sorted(hit.units, key=lambda x: x.part))
     return Citation(
         n=n, unit_id=u.id, law_name=u.law_name, pcode=u.pcode, article=u.article, url=u.url,
-        text=full, passage=best_passage([x.text for x in hit.units[:2]], terms, grams),
+        text=full, passage=best_passage([x.text for x in hit.units[:2]], terms, grams, limit=5 if n == 1 else 3, question=question),
         score=round(hit.score, 4), abolished=u.abolished, source_kind=u.source_kind,
     )
 
@@ -121,16 +143,23 @@ class ExtractiveDrafter:
         if not ev.strong:
             return Draft(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, reason=ev.reason)
         terms, grams = query_terms(result.normalized)
-        cites = [_citation(i + 1, h, terms, grams) for i, h in enumerate(choose(result.hits))]
-        lead = cites[0]
-        lines = [f"依{lead.label}規定：{lead.passage}[1]"]
-        for c in cites[1:]:
-            lines.append(f"另依{c.label}：{c.passage}[{c.n}]")
-        lines.append("")
-        lines.append("法規依據：")
+        q = result.normalized
+        cites = [_citation(i + 1, h, terms, grams, q) for i, h in enumerate(choose(result.hits))]
+        # The direct answer: the single most question-like sentence among the cited passages.
+        best, best_n, best_score = "", 1, -1.0
         for c in cites:
-            flag = "（已廢止）" if c.abolished else ""
-            lines.append(f"[{c.n}] {c.label}{flag} {c.url}")
+            for sent in sentences(c.passage):
+                sc = sentence_score(sent, terms, grams, q) * (1.0 if c.n == 1 else 0.8)
+                if sc > best_score:
+                    best, best_n, best_score = sent, c.n, sc
+        lines = [f"簡答：依{cites[best_n - 1].label}，{best}[{best_n}]", "", "說明："]
+        for c in cites:
+            flag = "（已廢止，僅供參考）" if c.abolished else ""
+            lines.append(f"[{c.n}] {c.label}{flag}：「{c.passage}」")
+        lines.append("")
+        lines.append("法規連結：")
+        for c in cites:
+            lines.append(f"[{c.n}] {c.label} {c.url}")
         lines.append(FOOTER)
         return Draft(question=question, text="\n".join(lines), citations=cites, abstained=False)
 

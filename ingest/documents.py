@@ -88,7 +88,7 @@ def markdown_units(path: Path, kind: str = "guide", title: str = "", url: str = 
         body = "\n".join(lines).strip()
         if not body:
             continue
-        for k, piece in enumerate(split_paragraphs(body)):
+        for k, (_, piece) in enumerate(split_paragraphs(body)):
             units.append(Unit(
                 id=_doc_id(kind, path, f"{head}#{k}"), source_kind=kind, law_name=doc_title or path.stem,
                 pcode="", article="", flno="", part=k, chapter="", text=piece, url=url, extra=head,
@@ -114,7 +114,7 @@ def pdf_units(path: Path, kind: str = "pdf", title: str = "", url: str = "") -> 
         page = re.sub(r"[ \t]+", " ", page).strip()
         if not page:
             continue
-        for k, piece in enumerate(split_paragraphs(page)):
+        for k, (_, piece) in enumerate(split_paragraphs(page)):
             units.append(Unit(
                 id=_doc_id(kind, path, f"p{pno}#{k}"), source_kind=kind, law_name=name, pcode="",
                 article="", flno="", part=k, chapter=f"第 {pno} 頁", text=piece, url=url,

@@ -91,11 +91,16 @@ def parse_json(path: Path, raw: bytes) -> dict:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" or exc.start >= len(raw) - 3:
+            raise IngestError(path, f"the file is truncated: it ends inside a character after {exc.start} bytes "
+                                    "(an interrupted download?)") from exc
         raise IngestError(path, f"not UTF-8 text (byte {exc.start})") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text) - 2 else ""
+        tail = text.rstrip()
+        truncated = exc.pos >= len(tail) - 2 or not tail.endswith(("}", "]"))
+        hint = " (the file looks truncated: an interrupted download?)" if truncated else ""
         raise IngestError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from exc
 
 

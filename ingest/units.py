@@ -38,6 +38,7 @@ class Unit:
     category: str = ""
     corpus_version: str = ""   # the corpus version this text was first seen in
     extra: str = ""             # e.g. the question of an FAQ row, a form number
+    lead: str = ""              # a part's 項 lead-in (context for the embedder, not article text)
 
     @property
     def article_key(self) -> str:
@@ -51,12 +52,13 @@ class Unit:
     def embed_text(self) -> str:
         """What the embedder sees: the law name and article number give context."""
         head = self.header + (f"（{self.chapter}）" if self.chapter else "")
-        return f"{head}\n{self.extra + chr(10) if self.extra else ''}{self.text}"
+        context = "".join(x + "\n" for x in (self.extra, self.lead) if x)
+        return f"{head}\n{context}{self.text}"
 
     @property
     def content_hash(self) -> str:
         h = hashlib.sha256()
-        for part in (self.law_name, self.article, self.chapter, self.text, self.extra, str(self.abolished)):
+        for part in (self.law_name, self.article, self.chapter, self.lead, self.text, self.extra, str(self.abolished)):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()[:32]
@@ -65,25 +67,29 @@ class Unit:
         return asdict(self)
 
 
-def split_paragraphs(content: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+def split_paragraphs(content: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[tuple[str, str]]:
     """Split an article at 項/款 line boundaries into parts of at most ``max_chars``.
 
-    Lines are the 項 and 款 of the article as the database prints them. A part
-    that begins with a 款 carries the lead-in line of its 項 (shortened) so the
-    enumerated items are not read without their subject.
+    Returns (lead, text) pairs. Lines are the 項 and 款 as the database prints
+    them; ``text`` is always verbatim article text within the budget. A part
+    that begins with a 款 gets its 項's lead-in line as ``lead``, which only
+    the embedder sees, so enumerated items are not read without their subject
+    and a citation never quotes words the article does not have there.
     """
     if len(content) <= max_chars:
-        return [content]
+        return [("", content)]
     lines = [ln for ln in content.split("\n") if ln.strip()]
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     cur: list[str] = []
+    cur_lead = ""
     lead = ""
     for ln in lines:
         is_item = bool(_ITEM.match(ln))
         size = sum(len(x) + 1 for x in cur)
         if cur and size + len(ln) > max_chars:
-            parts.append("\n".join(cur))
-            cur = [lead[:80] + "…"] if (is_item and lead) else []
+            parts.append((cur_lead, "\n".join(cur)))
+            cur = []
+            cur_lead = lead[:80] if is_item else ""
         if not is_item:
             lead = ln
         # A single line longer than the budget is cut at sentence ends.
@@ -91,14 +97,15 @@ def split_paragraphs(content: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[s
             cut = max(ln.rfind("。", 0, max_chars), ln.rfind("；", 0, max_chars))
             cut = cut + 1 if cut > max_chars // 3 else max_chars
             if cur:
-                parts.append("\n".join(cur))
-                cur = []
-            parts.append(ln[:cut])
+                parts.append((cur_lead, "\n".join(cur)))
+                cur, cur_lead = [], ""
+            parts.append((cur_lead, ln[:cut]))
+            cur_lead = ""
             ln = ln[cut:]
         if ln:
             cur.append(ln)
     if cur:
-        parts.append("\n".join(cur))
+        parts.append((cur_lead, "\n".join(cur)))
     return parts
 
 
@@ -115,13 +122,13 @@ def law_units(law: Law, corpus_version: str = "", max_chars: int = DEFAULT_MAX_C
         else:
             seen[flno] = 0
         pieces = split_paragraphs(art.content, max_chars)
-        for k, text in enumerate(pieces):
+        for k, (lead, text) in enumerate(pieces):
             part = 0 if len(pieces) == 1 else k + 1
             uid = f"{law.pcode}:{flno}" + (f"#{part}" if part else "")
             units.append(Unit(
                 id=uid, source_kind="law", law_name=law.name, pcode=law.pcode,
                 article=art.number, flno=art.flno, part=part, chapter=art.chapter, text=text,
                 url=article_url(law.pcode, art.flno), modified=law.modified, abolished=law.abolished,
-                law_level=law.level, category=law.category, corpus_version=corpus_version,
+                law_level=law.level, category=law.category, corpus_version=corpus_version, lead=lead,
             ))
     return units

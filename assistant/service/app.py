@@ -7,6 +7,7 @@ so a web request never does retrieval work.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,8 +29,9 @@ from .db import make_engine, make_sessionmaker, upgrade
 from .drafting import LazyAssistant
 from .line_gateway import LineGateway
 from .settings import ServiceSettings
-from .webhook import webhook_router
+from .webhook import EventWriter, webhook_router
 from .worker import Worker
+from .worker_process import WorkerProcess
 
 log = logging.getLogger("wpa.service")
 
@@ -75,6 +77,12 @@ class GuardMiddleware:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+async def _supervise(worker: WorkerProcess) -> None:
+    while True:
+        await asyncio.sleep(2.0)
+        worker.ensure_running()
 
 
 def _is_console(request: Request) -> bool:
@@ -123,33 +131,54 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: ServiceSettings, make_draft: Callable[[str], Draft] | None = None, *,
-               run_worker: bool = True, migrate: bool = True) -> FastAPI:
-    """Build the service; raises SettingsError if LINE credentials are missing."""
+               worker: str = "thread", migrate: bool = True) -> FastAPI:
+    """Build the service; raises SettingsError if LINE credentials are missing.
+
+    ``worker``: "process" (what ``wpa serve`` uses: a lower-priority child process
+    drafting with assistant.pipeline), "thread" (lanes inside this process, with
+    ``make_draft`` if given — how tests inject a drafting function) or "off".
+    """
     settings.require_line_secrets()
+    if worker not in ("process", "thread", "off"):
+        raise ValueError(f"worker must be process, thread or off, not {worker!r}")
+    if worker == "process" and make_draft is not None:
+        raise ValueError("an injected make_draft runs only with worker='thread'")
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    ctx = ServiceContext(settings=settings, engine=engine, session_factory=factory, templates=templates)
-    gateway = LineGateway(settings)
-    if run_worker:
+    ctx = ServiceContext(settings=settings, engine=engine, session_factory=factory, templates=templates,
+                         event_writer=EventWriter(factory))
+    gateway: LineGateway | None = None
+    if worker == "thread":
+        gateway = LineGateway(settings)
         if make_draft is None:
             lazy = LazyAssistant()
             ctx.worker = Worker(settings, factory, gateway, lazy, warm_up=lazy.load)
         else:
             ctx.worker = Worker(settings, factory, gateway, make_draft)
+    elif worker == "process":
+        ctx.worker = WorkerProcess(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        supervisor = None
+        ctx.event_writer.start()
         if ctx.worker is not None:
             ctx.worker.start()
+        if isinstance(ctx.worker, WorkerProcess):
+            supervisor = asyncio.create_task(_supervise(ctx.worker))
         try:
             yield
         finally:
+            if supervisor is not None:
+                supervisor.cancel()
+            await ctx.event_writer.stop()
             if ctx.worker is not None:
-                ctx.worker.stop()
-            gateway.close()
+                await asyncio.to_thread(ctx.worker.stop)
+            if gateway is not None:
+                gateway.close()
             engine.dispose()
 
     app = FastAPI(title="水污染防治許可諮詢服務", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -174,6 +203,10 @@ def create_app(settings: ServiceSettings, make_draft: Callable[[str], Draft] | N
 
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return {"ok": True, "worker": ctx.worker is not None}
+        info: dict = {"ok": True, "worker": worker}
+        if isinstance(ctx.worker, WorkerProcess):
+            info.update(worker_pid=ctx.worker.pid, worker_alive=ctx.worker.alive(),
+                        worker_restarts=ctx.worker.restarts)
+        return info
 
     return app

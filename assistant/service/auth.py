@@ -165,10 +165,15 @@ def start_session(s: Session, settings: ServiceSettings, user: User) -> str:
 class SessionCheck:
     staff: Staff | None
     expired: bool = False
+    needs_write: bool = False     # the row must be deleted or its last-seen time moved
 
 
-def resolve_session(s: Session, settings: ServiceSettings, token: str | None) -> SessionCheck:
-    """The staff member behind a cookie; slides the idle timeout on each use."""
+def resolve_session(s: Session, settings: ServiceSettings, token: str | None, write: bool = True) -> SessionCheck:
+    """The staff member behind a cookie; slides the idle timeout on each use.
+
+    With ``write=False`` nothing is changed and ``needs_write`` says whether a
+    write transaction should repeat the call (most page views need none).
+    """
     if not token:
         return SessionCheck(None)
     row = s.scalars(select(WebSession).where(WebSession.token_hash == _token_hash(token))).first()
@@ -177,15 +182,19 @@ def resolve_session(s: Session, settings: ServiceSettings, token: str | None) ->
     now = utcnow()
     idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= row.expires_at or now >= idle_limit:
-        s.delete(row)
-        return SessionCheck(None, expired=True)
+        if write:
+            s.delete(row)
+        return SessionCheck(None, expired=True, needs_write=True)
     user = s.get(User, row.user_id)
     if user is None or not user.active:
-        s.delete(row)
-        return SessionCheck(None)
-    if (now - row.last_seen_at).total_seconds() > 15:
+        if write:
+            s.delete(row)
+        return SessionCheck(None, needs_write=True)
+    stale = (now - row.last_seen_at).total_seconds() > 15
+    if stale and write:
         row.last_seen_at = now
-    return SessionCheck(Staff(user.id, user.username, user.display_name, user.role, row.csrf_token, row.id))
+    return SessionCheck(Staff(user.id, user.username, user.display_name, user.role, row.csrf_token, row.id),
+                        needs_write=stale)
 
 
 def end_session(s: Session, token: str | None) -> None:

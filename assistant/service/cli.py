@@ -42,19 +42,20 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     # The pipeline reads WPA_HOME itself; make a value that came from .env visible to it.
     os.environ["WPA_HOME"] = str(settings.home)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     import uvicorn
 
     from .app import create_app
 
     try:
-        app = create_app(settings)
+        app = create_app(settings, worker="process")
     except SettingsError as exc:
         _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: say so plainly
         _fail(f"cannot start: {type(exc).__name__}: {exc}")
     typer.echo(f"wpa service on http://{host}:{port}  (console: /console/, webhook: /line/webhook)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, timeout_keep_alive=30)
 
 
 user_app = typer.Typer(help="Staff accounts for the console.", no_args_is_help=True)

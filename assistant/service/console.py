@@ -124,8 +124,12 @@ def current_staff(request: Request, permission: str | None = None, csrf: str | N
                   check_csrf: bool = False) -> Staff:
     """The signed-in staff member, or LoginRequired / ConsoleError(403)."""
     ctx = get_context(request)
-    with transaction(ctx.session_factory) as s:
-        check = resolve_session(s, ctx.settings, request.cookies.get(SESSION_COOKIE))
+    token = request.cookies.get(SESSION_COOKIE)
+    with ctx.session_factory() as s:
+        check = resolve_session(s, ctx.settings, token, write=False)
+    if check.needs_write:
+        with transaction(ctx.session_factory) as s:
+            check = resolve_session(s, ctx.settings, token)
     if check.staff is None:
         next_url = request.url.path if request.method == "GET" else "/console/"
         raise LoginRequired(expired=check.expired, next_url=next_url)
@@ -165,8 +169,8 @@ def console_router() -> APIRouter:
     @router.get("/login")
     def login_page(request: Request, next: str = "/console/", expired: int = 0) -> Response:
         ctx = get_context(request)
-        with transaction(ctx.session_factory) as s:
-            if resolve_session(s, ctx.settings, request.cookies.get(SESSION_COOKIE)).staff is not None:
+        with ctx.session_factory() as s:
+            if resolve_session(s, ctx.settings, request.cookies.get(SESSION_COOKIE), write=False).staff is not None:
                 return redirect(safe_next(next))
         token = secrets.token_urlsafe(32)
         message = "登入已逾時，請重新登入。" if expired else ""

@@ -13,6 +13,8 @@ from .settings import ServiceSettings
 
 if TYPE_CHECKING:
     from .worker import Worker
+    from .webhook import EventWriter
+    from .worker_process import WorkerProcess
 
 
 @dataclass
@@ -21,7 +23,8 @@ class ServiceContext:
     engine: Engine
     session_factory: sessionmaker[Session]
     templates: Jinja2Templates
-    worker: "Worker | None" = None
+    worker: "Worker | WorkerProcess | None" = None
+    event_writer: "EventWriter | None" = None
 
     def wake_worker(self, *lanes: str) -> None:
         if self.worker is not None:

@@ -1,12 +1,19 @@
 """Engine, sessions and migrations for SQLite (default) and PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout so the webhook, the console and
-the worker threads can write at the same time without "database is locked";
-``synchronous=FULL`` makes a 200 to LINE mean the event is on disk.
+SQLite runs in WAL mode. Its writers — the web process and the worker
+process, several threads each — take turns through one lock file (flock), so
+a waiting writer is woken the moment the lock is free instead of sleeping in
+SQLite's busy handler. The web process commits with ``synchronous=FULL`` (a
+200 to LINE means the event is on disk, even across a power cut); the worker
+commits with ``NORMAL`` because everything it writes is re-derived from those
+events if the machine dies: a lost step is simply done again.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +33,35 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+class _WriteLock:
+    """Threads of this process queue on a mutex, processes on an flock'd lock file."""
+
+    def __init__(self, path: Path):
+        self._mutex = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+
+    def __enter__(self):
+        self._mutex.acquire()
+        try:
+            if self._fd is None or self._pid != os.getpid():
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+
+def make_engine(url: str, durable: bool = True) -> Engine:
+    """``durable=False`` (the worker) skips the fsync per commit on SQLite; see the module doc."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -39,21 +74,27 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        # pysqlite's implicit transactions defer the write lock; BEGIN IMMEDIATE
-        # takes it up front so concurrent writers queue instead of deadlocking.
+        # pysqlite's implicit transactions defer the write lock; a write transaction
+        # takes it up front (BEGIN IMMEDIATE) so it can never fail half-way on a lock
+        # upgrade, while reads stay deferred and, under WAL, never block writers.
         @event.listens_for(engine, "connect")
         def _no_implicit_begin(dbapi_conn, _record):  # noqa: ANN001
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("wpa_write") else "BEGIN")
 
+        # Writers queue on a lock instead of SQLite's busy handler, which sleeps up
+        # to 100 ms between retries and wrecks webhook latency.
+        lock_path = Path(parsed.database + ".writelock") if parsed.database and parsed.database != ":memory:" else None
+        engine.info_write_lock = _WriteLock(lock_path) if lock_path else threading.Lock()  # type: ignore[attr-defined]
+        engine.info_write_engine = engine.execution_options(wpa_write=True)  # type: ignore[attr-defined]
         return engine
     # hide_parameters: SQL errors must not carry message text or LINE ids into logs.
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
@@ -65,10 +106,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session:
-        with session.begin():
-            yield session
+    """One write unit of work: commit on success, roll back on any error.
+
+    Plain ``factory()`` sessions are for reading; anything that writes goes here.
+    """
+    engine = factory.kw["bind"]
+    lock = getattr(engine, "info_write_lock", None)
+    write_engine = getattr(engine, "info_write_engine", engine)
+    with lock if lock is not None else nullcontext():
+        with factory(bind=write_engine) as session:
+            with session.begin():
+                yield session
 
 
 def alembic_config(url: str):

@@ -38,8 +38,8 @@ def next_opening(hours: OfficeHours, now: datetime) -> datetime | None:
 
 
 def format_opening(opening: datetime) -> str:
-    """``1 月 6 日（星期一）上午 8:30`` style, as people in Taiwan write it."""
+    """``1月6日（星期一）上午8:30`` style, as people in Taiwan write it."""
     period = "上午" if opening.hour < 12 else "下午"
     hour = opening.hour if opening.hour <= 12 else opening.hour - 12
-    return (f"{opening.month} 月 {opening.day} 日（星期{WEEKDAY_ZH[opening.weekday()]}）"
-            f"{period} {hour}:{opening.minute:02d}")
+    return (f"{opening.month}月{opening.day}日（星期{WEEKDAY_ZH[opening.weekday()]}）"
+            f"{period}{hour}:{opening.minute:02d}")

@@ -1,10 +1,11 @@
 """The background worker: three lanes, each a thread pulling rows from the database.
 
-* intake — webhook events (fast, DB only) and media downloads
+* intake — webhook events (fast, DB only)
 * drafts — retrieval + drafting for queued questions (slow)
+* media  — downloading files and images users sent (network)
 * outbox — sending to LINE, with retries
 
-Separate lanes keep a slow draft from delaying acknowledgements. Each lane
+Separate lanes keep a slow draft or download from delaying acknowledgements. Each lane
 sleeps on an Event that the webhook/console set, with a short poll as the
 fallback, so work written by another process (or before a restart) is found.
 """
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
+
+from sqlalchemy import or_, select
 
 from .db import transaction
 from .drafting import DraftFn, apply_draft, draft_row
@@ -32,6 +35,7 @@ from .settings import ServiceSettings
 log = logging.getLogger("wpa.service.worker")
 
 MAX_EVENT_ATTEMPTS = 5
+INTAKE_BATCH = 10
 MAX_CONTENT_ATTEMPTS = 6
 
 
@@ -45,17 +49,20 @@ class Lane:
 
 class Worker:
     def __init__(self, settings: ServiceSettings, factory, gateway: LineGateway, make_draft: DraftFn,
-                 warm_up: Callable[[], None] | None = None):
+                 warm_up: Callable[[], None] | None = None, wake_events: dict | None = None):
         self.settings = settings
         self.factory = factory
         self.gateway = gateway
         self.make_draft = make_draft
         self.warm_up = warm_up
         self._stop = threading.Event()
+        # Wake-ups come from the web process (multiprocessing Events) or, when the
+        # worker runs as threads of the web process, from plain threading Events.
+        wake = wake_events or {}
         self.lanes = {
-            "intake": Lane("intake", self.intake_step, threading.Event()),
-            "drafts": Lane("drafts", self.drafts_step, threading.Event()),
-            "outbox": Lane("outbox", self.outbox_step, threading.Event()),
+            name: Lane(name, step, wake.get(name) or threading.Event())
+            for name, step in (("intake", self.intake_step), ("drafts", self.drafts_step),
+                               ("media", self.media_step), ("outbox", self.outbox_step))
         }
 
     # -- lifecycle -------------------------------------------------------
@@ -65,7 +72,9 @@ class Worker:
             lane.thread = threading.Thread(target=self._run, args=(lane,), name=f"wpa-{lane.name}", daemon=True)
             lane.thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
+        """Ask the lanes to finish; a lane stuck in a long call is abandoned (its lease is
+        released at the next start, so the work is redone, never lost)."""
         self._stop.set()
         for lane in self.lanes.values():
             lane.wake.set()
@@ -83,7 +92,8 @@ class Worker:
             try:
                 self.warm_up()
             except Exception as exc:  # noqa: BLE001 - drafting jobs will report it per question
-                log.error("drafter warm-up failed: %s", type(exc).__name__)
+                if not self._stop.is_set():
+                    log.error("drafter warm-up failed: %s", type(exc).__name__)
         while not self._stop.is_set():
             try:
                 did_work = lane.step()
@@ -123,27 +133,47 @@ class Worker:
 
     # -- lanes -----------------------------------------------------------
     def intake_step(self) -> bool:
-        job = claim_job(self.factory, ("event", "content"), utcnow(), timedelta(seconds=120))
-        if job is None:
-            return False
-        if job.kind == "event":
-            self._handle_event_job(job)
-        else:
-            self._handle_content_job(job)
+        """Handle up to INTAKE_BATCH events in one transaction (one commit, one lock turn).
+
+        Each event runs in a savepoint, so one that fails is retried later without
+        holding back the others; a crash mid-batch commits nothing and redoes it all.
+        """
+        now = utcnow()
+        with transaction(self.factory) as s:
+            q = (select(Job).where(Job.status == "pending", Job.kind == "event", Job.run_after <= now,
+                                   or_(Job.locked_until.is_(None), Job.locked_until < now))
+                 .order_by(Job.run_after, Job.id).limit(INTAKE_BATCH))
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            jobs = list(s.scalars(q))
+            if not jobs:
+                return False
+            for job in jobs:
+                job.attempts += 1
+                try:
+                    with s.begin_nested():
+                        event = s.get(LineEvent, job.ref_id)
+                        if event is not None:
+                            handle_event(s, self.settings, event)
+                except Exception as exc:  # noqa: BLE001 - recorded on the job, retried later
+                    log.error("event job %d failed: %s", job.id, type(exc).__name__)
+                    job.last_error = type(exc).__name__
+                    if job.attempts >= MAX_EVENT_ATTEMPTS:
+                        job.status, job.finished_at = "failed", now
+                    else:
+                        job.run_after = now + timedelta(seconds=backoff_seconds(
+                            job.attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds))
+                    continue
+                job.status, job.locked_until, job.finished_at = "done", None, now
+        self.wake("outbox", "drafts", "media")
         return True
 
-    def _handle_event_job(self, job: Job) -> None:
-        try:
-            with transaction(self.factory) as s:
-                event = s.get(LineEvent, job.ref_id)
-                if event is not None and s.get(Job, job.id).status == "pending":
-                    handle_event(s, self.settings, event)
-                self._job_done(s, job.id)
-        except Exception as exc:  # noqa: BLE001
-            log.error("event job %d failed: %s", job.id, type(exc).__name__)
-            self._job_retry_or_fail(job.id, type(exc).__name__, MAX_EVENT_ATTEMPTS)
-            return
-        self.wake("outbox", "drafts")
+    def media_step(self) -> bool:
+        job = claim_job(self.factory, ("content",), utcnow(), timedelta(seconds=300))
+        if job is None:
+            return False
+        self._handle_content_job(job)
+        return True
 
     def _handle_content_job(self, job: Job) -> None:
         with self.factory() as s:

@@ -39,7 +39,7 @@ def _raises(fn, path: Path, *needles: str) -> IngestError:
 def test_truncated_between_values(tmp_path):
     raw = LAWS_JSON.read_text(encoding="utf-8")
     cut = raw.rindex("{", 0, raw.index('"ArticleNo": "第 4 條"'))    # ends just after a "," between articles
-    p = tmp_path / "truncated-between.json"
+    p = tmp_path / "cut-between-values.json"
     p.write_text(raw[:cut], encoding="utf-8")
     _raises(load_corpus, p, "malformed JSON", "truncated")
 
@@ -48,7 +48,7 @@ def test_truncated_inside_a_string(tmp_path):
     """A download cut in the middle of an article's text (the usual case) is reported as truncated."""
     raw = LAWS_JSON.read_text(encoding="utf-8")
     cut = raw.index("虛構排放測試許可證有效期間屆滿") + 6
-    p = tmp_path / "truncated-in-string.json"
+    p = tmp_path / "cut-in-string.json"
     p.write_text(raw[:cut], encoding="utf-8")
     _raises(load_corpus, p, "truncated")
 
@@ -57,7 +57,7 @@ def test_truncated_inside_a_multibyte_character(tmp_path):
     """Cut inside a 3-byte UTF-8 character: the file is truncated, not in another encoding."""
     raw = LAWS_JSON.read_bytes()
     cut = raw.index("虛構排放測試許可證有效期間屆滿".encode("utf-8")) + 7   # 2 bytes into the 3rd character
-    p = tmp_path / "truncated-mid-char.json"
+    p = tmp_path / "cut-mid-char.json"
     p.write_bytes(raw[:cut])
     _raises(load_corpus, p, "truncated")
 
@@ -82,7 +82,7 @@ def test_malformed_json(tmp_path):
     p = tmp_path / "malformed.json"
     p.write_text('{"UpdateDate": "20990101",\n "Laws": [{"LawName": "虛構水質測試法",, }]}\n', encoding="utf-8")
     err = _raises(load_corpus, p, "malformed JSON", "line 2")
-    assert "truncated" not in str(err)
+    assert "truncated" not in err.problem
 
 
 def test_json_without_laws(tmp_path):
@@ -160,7 +160,7 @@ def test_bad_sources_leave_current_index_in_service(tmp_path, synth_source, synt
     index = settings.index_root
     before = sorted(p.name for p in index.iterdir())
 
-    truncated = tmp_path / "truncated.json"
+    truncated = tmp_path / "cut.json"
     truncated.write_bytes(synth_source.read_bytes()[:2000])
     no_articles = law_data()
     del no_articles["Laws"][0]["LawArticles"]

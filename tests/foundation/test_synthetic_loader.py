@@ -109,12 +109,14 @@ def test_long_article_split_at_item_lines_within_budget():
     lines = art3.content.split("\n")
     for ln in lines:
         assert sum(ln in u.text.split("\n") for u in parts) == 1, ln
-    # A part that starts with a 款 item carries the 項's lead-in so the items keep their subject.
+    # A part that starts with a 款 item carries the 項's lead-in (for the embedder, not in its text)
+    # so the items keep their subject.
     for u in parts[1:]:
         first = u.text.split("\n")[0]
         if first[:2] in {f"{c}、" for c in "一二三四五六七八九"}:
-            raise AssertionError(f"part {u.id} starts with an item without its lead-in: {first}")
-    assert parts[1].text.startswith(lines[0][:20])
+            assert u.lead and u.lead in art3.content, f"part {u.id} starts with an item without its lead-in"
+            assert u.lead in u.embed_text() and u.lead not in u.text
+    assert parts[1].lead.startswith(lines[0][:20])
 
 
 def test_single_line_longer_than_budget_is_cut_at_sentence_ends():
@@ -159,8 +161,12 @@ def test_split_with_lead_in_never_exceeds_budget():
     lead = "虛構事業應符合下列規定：" + "並應".join("甲乙丙丁" for _ in range(20))
     items = [f"{c}、" + "虛構項目說明" * 70 for c in "一二三"]     # 422 characters each
     content = "\n".join([lead] + items)
-    parts = split_paragraphs(content, DEFAULT_MAX_CHARS)
+    pairs = split_paragraphs(content, DEFAULT_MAX_CHARS)
+    parts = [text for _, text in pairs]
     assert len(parts) >= 3
     assert [len(p) for p in parts if len(p) > DEFAULT_MAX_CHARS] == []
     for item in items:
         assert any(item in p for p in parts)
+    # Parts that start with an item carry the 項 lead-in as context, never inside the text.
+    assert all(lead == "" or lead in content for lead, _ in pairs)
+    assert any(lead for lead, _ in pairs[1:])

@@ -78,6 +78,14 @@ def settings(tmp_path, database_url, emu):
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path, emu):
+    """For tests about the UI rather than the database (they run once, on SQLite)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return make_settings(home, f"sqlite:///{tmp_path / 'service.db'}", emu.base_url)
+
+
+@pytest.fixture
 def service(settings):
     with running_service(settings) as svc:
         yield svc

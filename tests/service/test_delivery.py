@@ -72,7 +72,7 @@ def test_acknowledgement_outside_office_hours_names_next_service_time(tmp_path, 
         reply = wait_for(lambda: emu.delivered(REPLY), what="ack")[0]
     text = reply["body"]["messages"][0]["text"]
     assert text.startswith(ACK)
-    assert "目前為非上班時間" in text and "（星期日）上午 3:00" in text
+    assert "目前為非上班時間" in text and "（星期日）上午3:00" in text
 
 
 @pytest.fixture

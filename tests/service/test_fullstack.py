@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from sqlalchemy import select
 
 from assistant.lineemu import events as ev
@@ -24,7 +23,6 @@ def test_webhook_to_push_with_real_pipeline(settings, emu, real_assistant):
     user = ev.new_user_id()
     with running_service(settings, real_assistant.ask) as svc:
         event = ev.text_message_event(QUESTION, user_id=user)
-        started = httpx.post  # keep a name for readability below
         resp = post_events(svc.base_url, [event])
         assert resp.status_code == 200
 
@@ -53,7 +51,7 @@ def test_webhook_to_push_with_real_pipeline(settings, emu, real_assistant):
         assert QUESTION in page
         assert '<mark class="passage">' in page                       # the cited passage is highlighted
         first = citations[0]
-        assert re.escape(first.label) and first.label in page
+        assert first.label in page
         assert first.url.replace("&", "&amp;") in page                  # link to the official article
 
         version = int(re.search(r'name="version" value="(\d+)"', page).group(1))
@@ -71,4 +69,3 @@ def test_webhook_to_push_with_real_pipeline(settings, emu, real_assistant):
             approve = s.scalars(select(AuditEntry).where(AuditEntry.action == "approve")).one()
         assert approve.draft_text == draft.text and approve.sent_text == edited.strip()
         assert approve.diff.endswith("{+\n\n（承辦人補充：請於期限內備齊文件送件。）+}")
-    assert started is httpx.post
