@@ -13,20 +13,15 @@ from .textproc import bigrams, normalize, words
 
 @dataclass
 class LexicalIndex:
-    """Three BM25 indexes over the same units: words, bigrams, and the header field."""
+    """Two BM25 indexes over the same units: jieba words and character bigrams."""
 
     words: bm25s.BM25
     grams: bm25s.BM25
-    head: bm25s.BM25
-    xref: bm25s.BM25
     n: int
 
     @classmethod
-    def build(cls, units: list[Unit], xref_texts: list[str] | None = None) -> "LexicalIndex":
-        """``xref_texts``: per unit, the opening words of the articles it refers to."""
+    def build(cls, units: list[Unit]) -> "LexicalIndex":
         texts = [normalize(u.text + ("\n" + u.extra if u.extra else "")) for u in units]
-        xrefs = [normalize(t) for t in (xref_texts or [""] * len(units))]
-        heads = [normalize(f"{u.law_name} {u.chapter} {u.extra}") for u in units]
 
         def make(docs: list[list[str]]) -> bm25s.BM25:
             bm = bm25s.BM25(k1=1.2, b=0.75)
@@ -36,8 +31,6 @@ class LexicalIndex:
         return cls(
             words=make([words(t) for t in texts]),
             grams=make([bigrams(t) for t in texts]),
-            head=make([words(h) + bigrams(h) for h in heads]),
-            xref=make([words(t) + bigrams(t) for t in xrefs]),
             n=len(units),
         )
 
@@ -53,9 +46,3 @@ class LexicalIndex:
 
     def score_grams(self, tokens: list[str]) -> np.ndarray:
         return self._scores(self.grams, tokens)
-
-    def score_head(self, tokens: list[str]) -> np.ndarray:
-        return self._scores(self.head, tokens)
-
-    def score_xref(self, tokens: list[str]) -> np.ndarray:
-        return self._scores(self.xref, tokens)

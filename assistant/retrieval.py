@@ -20,7 +20,6 @@ from .embedders import Embedder
 from .lexical import LexicalIndex
 from .refs import find_law, find_refs
 from .store import IndexVersion
-from .xref import cross_references, lead_text
 from .textproc import bigrams, expansions, fold, normalize, words
 
 RRF_K = 60
@@ -70,10 +69,7 @@ class Retriever:
             df.update(set(bigrams(text)))
         n = len(self.article_text)
         self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
-        xrefs = cross_references(self.units)
-        self.xrefs = xrefs
-        self.lex = LexicalIndex.build(self.units, [
-            " ".join(lead_text(self.article_units, k) for k in xrefs.get(u.id, [])) for u in self.units])
+        self.lex = LexicalIndex.build(self.units)
         self.vectors = np.load(version.root / "vectors.npy")
         self.abolished = np.array([u.abolished for u in self.units])
         self.is_law = np.array([u.source_kind == "law" for u in self.units])
@@ -106,9 +102,7 @@ class Retriever:
         exp_words = [w for e in exp for w in words(e)]
         w = self.lex.score_words(toks) + 0.5 * self.lex.score_words(exp_words)
         g = self.lex.score_grams(bigrams(norm)) + 0.5 * self.lex.score_grams([b for e in exp for b in bigrams(e)])
-        h = self.lex.score_head(toks + bigrams(norm))
-        x = self.lex.score_xref(toks + exp_words + bigrams(norm))
-        return {"words": w, "grams": g, "head": h, "xref": x}
+        return {"words": w, "grams": g}
 
     # -- search --------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", include_abolished: bool | None = None) -> SearchResult:

@@ -194,7 +194,11 @@ def _spawn(stack: ExitStack, argv: list[str], env: dict, log_path: Path, health:
 def _start_service(stack: ExitStack, args, secret: str) -> tuple[str, str]:
     """Emulator and service as child processes (so neither competes with the load
     generator for this process's GIL); returns (service base url, database url)."""
-    work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wpa-load-")))
+    if args.keep:
+        work = Path(tempfile.mkdtemp(prefix="wpa-load-"))
+        print(f"keeping logs and database in {work}", file=sys.stderr)
+    else:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wpa-load-")))
     home = Path(args.wpa_home or os.environ.get("WPA_HOME") or work / "home")
     database_url = args.database_url or f"sqlite:///{work / 'service.db'}"
     emu_port, port = _free_port(), _free_port()
@@ -257,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wpa-home", help="WPA_HOME for a started service (its index is used for drafting)")
     parser.add_argument("--redeliveries", type=float, default=0.05, help="share of requests that redeliver an event")
     parser.add_argument("--json", dest="json_path", help="also write the report as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the started service's folder (logs, database)")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rate <= 0:
         parser.error("--seconds and --rate must be positive")

@@ -26,6 +26,7 @@ from .settings import ServiceSettings
 log = logging.getLogger("wpa.service.worker")
 
 LANES = ("intake", "drafts", "media", "outbox")
+WORKER_NICENESS = 5      # the webhook's 200 comes first; acks and sends may lag a little under load
 DRAFTER_NICENESS = 10
 DRAFT_TIMEOUT_SECONDS = 300
 
@@ -53,7 +54,7 @@ _assistant = None
 def _drafter_init(parent_pid: int, home: str) -> None:
     _die_with_parent(parent_pid)
     try:
-        os.nice(DRAFTER_NICENESS)
+        os.nice(DRAFTER_NICENESS - WORKER_NICENESS)     # relative to the worker that starts us
     except OSError:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -124,6 +125,10 @@ class PooledDrafter:
 def worker_main(settings: ServiceSettings, wake: dict, stop, parent_pid: int) -> None:
     """Entry point of the child process."""
     _die_with_parent(parent_pid)
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C goes to the parent, which stops us
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
