@@ -19,7 +19,7 @@ from .scope import check_scope
 from .retrieval import ArticleHit, SearchResult
 from .textproc import bigrams, expansions, normalize, words
 
-MAX_CITATIONS = 3
+MAX_CITATIONS = 4
 _SENT = re.compile(r"(?<=[。；：])|\n")
 ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確定回答，為避免提供不正確的資訊，"
                 "已轉請本局承辦人員確認後回覆您。")
@@ -126,7 +126,7 @@ def choose(hits: list[ArticleHit]) -> list[ArticleHit]:
     if not hits:
         return []
     chosen = [h for h in hits if h.explicit]
-    floor = hits[0].score * 0.55
+    floor = hits[0].score * 0.75
     for h in hits:
         if len(chosen) >= MAX_CITATIONS:
             break

@@ -97,7 +97,16 @@ def make_engine(url: str, durable: bool = True) -> Engine:
         engine.info_write_engine = engine.execution_options(wpa_write=True)  # type: ignore[attr-defined]
         return engine
     # hide_parameters: SQL errors must not carry message text or LINE ids into logs.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    if not durable:
+        # Same trade as SQLite's synchronous=NORMAL: the worker's commits need not wait for the
+        # WAL flush; a crash loses at most its last steps, which are redone from the events.
+        @event.listens_for(engine, "connect")
+        def _async_commit(dbapi_conn, _record):  # noqa: ANN001
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET synchronous_commit TO OFF")
+            dbapi_conn.commit()
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

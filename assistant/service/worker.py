@@ -1,4 +1,4 @@
-"""The background worker: three lanes, each a thread pulling rows from the database.
+"""The background worker: four lanes, each a thread pulling rows from the database.
 
 * intake — webhook events (fast, DB only)
 * drafts — retrieval + drafting for queued questions (slow)
@@ -95,6 +95,7 @@ class Worker:
                 if not self._stop.is_set():
                     log.error("drafter warm-up failed: %s", type(exc).__name__)
         while not self._stop.is_set():
+            lane.wake.clear()      # before looking, so a wake-up during the step is not lost
             try:
                 did_work = lane.step()
             except Exception as exc:  # noqa: BLE001 - a lane must never die
@@ -103,7 +104,6 @@ class Worker:
                 self._stop.wait(self.settings.poll_seconds)
             if not did_work:
                 lane.wake.wait(self.settings.poll_seconds)
-                lane.wake.clear()
 
     # -- job bookkeeping -------------------------------------------------
     def _job_done(self, s, job_id: int) -> bool:

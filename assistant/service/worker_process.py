@@ -122,13 +122,39 @@ class PooledDrafter:
         self._reset()
 
 
-def worker_main(settings: ServiceSettings, wake: dict, stop, parent_pid: int) -> None:
-    """Entry point of the child process."""
+def _read_wakeups(fd: int, events: dict[str, threading.Event], stop: threading.Event) -> None:
+    """Turn bytes from the web process into lane wake-ups; EOF means the parent is gone."""
+    while True:
+        try:
+            data = os.read(fd, 256)
+        except OSError:
+            data = b""
+        if not data:
+            stop.set()
+            return
+        for code in set(data):
+            name = _LANE_OF_CODE.get(code)
+            if name:
+                events[name].set()
+
+
+_CODE_OF_LANE = {name: name[0].encode() for name in LANES}          # b"i", b"d", b"m", b"o"
+_LANE_OF_CODE = {code[0]: name for name, code in _CODE_OF_LANE.items()}
+
+
+def worker_main(settings: ServiceSettings, wake_conn, parent_pid: int) -> None:
+    """Entry point of the worker process.
+
+    It shares no locks with the web process (a process killed while holding a
+    multiprocessing lock would wedge the other side): wake-ups arrive as bytes
+    on a pipe, and stopping is SIGTERM.
+    """
     _die_with_parent(parent_pid)
     try:
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C goes to the parent, which stops us
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -138,13 +164,17 @@ def worker_main(settings: ServiceSettings, wake: dict, stop, parent_pid: int) ->
     from .line_gateway import LineGateway
     from .worker import Worker
 
+    events = {name: threading.Event() for name in LANES}
+    threading.Thread(target=_read_wakeups, args=(wake_conn.fileno(), events, stop), name="wpa-wakeups",
+                     daemon=True).start()
     engine = make_engine(settings.database_url, durable=False)
     gateway = LineGateway(settings)
     drafter = PooledDrafter(str(settings.home))
-    worker = Worker(settings, make_sessionmaker(engine), gateway, drafter, warm_up=drafter.load, wake_events=wake)
+    worker = Worker(settings, make_sessionmaker(engine), gateway, drafter, warm_up=drafter.load, wake_events=events)
     worker.start()
     log.info("worker process %d started", os.getpid())
-    stop.wait()
+    while not stop.wait(1.0):
+        pass
     worker.stop()
     drafter.close()
     gateway.close()
@@ -159,22 +189,31 @@ class WorkerProcess:
     ctx: mp.context.SpawnContext = field(default_factory=lambda: mp.get_context("spawn"))
     process: mp.process.BaseProcess | None = None
     restarts: int = 0
-
-    def __post_init__(self) -> None:
-        self.wake_events = {name: self.ctx.Event() for name in LANES}
-        self.stop_event = self.ctx.Event()
+    stopping: bool = False
+    _wake_conn: object = None
 
     def start(self) -> None:
         # Not a daemon: daemonic processes may not start children, and the worker
         # starts the drafting process. Its lifetime is tied to ours by prctl instead.
-        self.stop_event.clear()
+        self.stopping = False
+        reader, writer = self.ctx.Pipe(duplex=False)
         self.process = self.ctx.Process(target=worker_main, name="wpa-worker", daemon=False,
-                                        args=(self.settings, self.wake_events, self.stop_event, os.getpid()))
+                                        args=(self.settings, reader, os.getpid()))
         self.process.start()
+        reader.close()
+        os.set_blocking(writer.fileno(), False)     # a stuck worker must never block a web request
+        old, self._wake_conn = self._wake_conn, writer
+        if old is not None:
+            old.close()
 
     def wake(self, *names: str) -> None:
-        for name in names or LANES:
-            self.wake_events[name].set()
+        conn = self._wake_conn
+        if conn is None:
+            return
+        try:
+            os.write(conn.fileno(), b"".join(_CODE_OF_LANE[n] for n in (names or LANES)))
+        except (OSError, ValueError):
+            pass     # pipe full or worker gone: the lanes' own polling finds the work
 
     @property
     def pid(self) -> int | None:
@@ -185,7 +224,7 @@ class WorkerProcess:
 
     def ensure_running(self) -> None:
         """Restart a worker that died (its unfinished work is picked up again)."""
-        if self.process is not None and not self.process.is_alive() and not self.stop_event.is_set():
+        if self.process is not None and not self.process.is_alive() and not self.stopping:
             log.error("worker process exited with %s; restarting", self.process.exitcode)
             self.restarts += 1
             self.start()
@@ -193,8 +232,13 @@ class WorkerProcess:
     def stop(self, timeout: float = 8.0) -> None:
         if self.process is None:
             return
-        self.stop_event.set()
+        self.stopping = True
+        if self.process.is_alive():
+            self.process.terminate()
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(5)
+        if self._wake_conn is not None:
+            self._wake_conn.close()
+            self._wake_conn = None

@@ -77,6 +77,13 @@ def test_kill_mid_queue_and_mid_send_loses_nothing_and_sends_nothing_twice(tmp_p
     assert count(Outbox, Outbox.purpose == "ack") == len(QUESTIONS)          # and queued once each
     # (A reply repeated after a kill reuses its reply token, which LINE accepts only once.)
 
+    # a worker process that dies on its own is restarted by the web process
+    health = httpx.get(second.base_url + "/healthz").json()
+    os.kill(health["worker_pid"], 9)
+    restarted = wait_for(lambda: (h := httpx.get(second.base_url + "/healthz").json())["worker_restarts"] == 1
+                         and h["worker_alive"] and h, timeout=20, what="worker restarted")
+    assert restarted["worker_pid"] != health["worker_pid"]
+
     # 3. approve all; the service dies while LINE is still answering the first push
     make_user(SimpleNamespace(database_url=database_url), "rita", "reviewer")
     console = Console(second.base_url)

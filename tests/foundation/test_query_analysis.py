@@ -1,0 +1,58 @@
+"""Question analysis without an index: normalising, article references, scope."""
+from __future__ import annotations
+
+import pytest
+
+from assistant.refs import cn_to_int, find_refs
+from assistant.scope import check_scope
+from assistant.textproc import bigrams, expansions, fold, normalize, words
+
+LAWS = {"虛構水質測試法": "Z9990001", "水污染防治法": "O0040001"}
+
+
+def test_normalize_folds_variants_fullwidth_and_numbers():
+    n = normalize("許可証ＡＢＣ３０天😅")
+    assert "許可證" in n and "ABC" in n and "三十日" in n and "😅" not in n
+    assert fold("許可証") == "許可證"
+
+
+@pytest.mark.parametrize("text,value", [("十四", 14), ("二十一", 21), ("一百零五", 105), ("三", 3), ("45", 45)])
+def test_chinese_numerals(text, value):
+    assert cn_to_int(text) == value
+
+
+def test_article_references_with_aliases_and_sub_numbers():
+    refs = find_refs(fold("水污法第14條跟第十八條之一"), LAWS)
+    assert [(r.pcode, r.flno) for r in refs] == [("O0040001", "14"), ("O0040001", "18-1")]
+    assert find_refs("虛構水質測試法第 2-1 條", LAWS)[0].flno == "2-1"
+    assert find_refs("許可證要附哪些東西", LAWS) == []
+
+
+def test_expansions_map_colloquial_words_to_legal_terms():
+    exp = expansions(normalize("定檢忘記報，罰款多少"))
+    assert "定期檢測申報" in exp and "罰鍰" in exp
+
+
+def test_words_drop_stop_words_and_bigrams_cover_cjk_runs():
+    assert "請問" not in words(normalize("請問排放許可證要多久"))
+    assert bigrams("排放許可") == ["排放", "放許", "許可"]
+
+
+@pytest.mark.parametrize("question", [
+    "大家早安☀️",
+    "我們的展延案審到哪了？承辦人是誰",
+    "空污操作許可證怎麼申請",
+    "事業廢棄物清運要找誰",
+    "工廠噪音被檢舉怎麼辦",
+])
+def test_out_of_scope_questions_are_routed(question):
+    assert not check_scope(question).in_scope
+
+
+@pytest.mark.parametrize("question", [
+    "廢水處理設施故障要通報嗎",
+    "環保局發補正通知前會先打電話說明嗎",      # 電話 as part of the procedure, not a contact request
+    "污泥算廢棄物嗎？廢水處理產生的污泥要怎麼記錄",  # a water term keeps a waste word in scope
+])
+def test_water_questions_stay_in_scope(question):
+    assert check_scope(question).in_scope
