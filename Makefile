@@ -27,9 +27,11 @@ serve: setup
 eval: setup
 	$(BIN)/wpa eval --questions $(SHARED)/evals/questions.jsonl --json artifacts/eval.json
 
-# Debian's chromium for the console's real-browser test (Playwright drives it; no browser download).
+# Debian's chromium (and CJK fonts for readable screenshots) for the console's real-browser test;
+# Playwright drives it, no browser download.
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@(command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk") || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
 test: setup browser
 	mkdir -p artifacts

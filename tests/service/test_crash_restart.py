@@ -117,3 +117,11 @@ def test_kill_mid_queue_and_mid_send_loses_nothing_and_sends_nothing_twice(tmp_p
     repeats = [r for r in emu.requests(PUSH) if r["status"] == 409]
     assert all(r["headers"]["x-line-retry-key"] in stored_keys for r in repeats)
     engine.dispose()
+
+    # no personal data in the service's logs: no LINE user ids, no message text
+    logs = "".join((tmp_path / f"service-{i}.log").read_text(encoding="utf-8", errors="replace") for i in (1, 2, 3))
+    assert "wpa.service" in logs                       # the logs are there and do say things
+    for event in events:
+        assert event["source"]["userId"] not in logs
+        assert event["message"]["text"][:12] not in logs
+    assert "的核准回覆" not in logs
