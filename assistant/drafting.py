@@ -154,7 +154,7 @@ class ExtractiveDrafter:
                     best, best_n, best_score = sent, c.n, sc
         lines = [f"簡答：依{cites[best_n - 1].label}，{best}[{best_n}]", "", "說明："]
         for c in cites:
-            flag = "（已廢止，僅供參考）" if c.abolished else ""
+            flag = "（已廢止）" if c.abolished else ""
             lines.append(f"[{c.n}] {c.label}{flag}：「{c.passage}」")
         lines.append("")
         lines.append("法規連結：")

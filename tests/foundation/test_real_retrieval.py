@@ -102,7 +102,11 @@ def test_draft_citations_resolve_to_articles_and_quote_them(real_assistant, raw_
         for sent in re.split(r"(?<=[。；：])", c.passage):
             if sent:
                 assert sent in original or sent.rstrip("。") in original, (c.unit_id, sent)
-    assert f"依{cites[0].label}規定：{cites[0].passage}[1]" in draft.text
+    # Answer first: one quoted sentence with its marker, then each citation's passage in full.
+    first_line = draft.text.splitlines()[0]
+    assert first_line.startswith("簡答：") and re.search(r"\[\d+\]$", first_line)
+    for c in cites:
+        assert f"[{c.n}] {c.label}{'（已廢止）' if c.abolished else ''}：「{c.passage}」" in draft.text
 
 
 @pytest.mark.parametrize("question, unit_id", [
