@@ -23,7 +23,7 @@ from ingest.units import Unit, law_units
 
 from .config import Settings
 from .embedders import get_embedder
-from .store import (EmbeddingCache, current_version_id, load_version, new_version_id, read_units,
+from .store import (EmbeddingCache, current_version_id, new_version_id, read_units,
                     switch_current, text_key, write_version)
 
 EMBED_BATCH = 16
@@ -198,6 +198,3 @@ def diff_summary(d: CorpusDiff) -> dict:
         "articles": {k: d.count(k) for k in ("added", "amended", "removed", "renumbered")},
     }
 
-
-def current_index(settings: Settings):
-    return load_version(settings.index_root, chroma_url=settings.chroma_url)

@@ -49,7 +49,6 @@ class SearchResult:
     normalized: str
     hits: list[ArticleHit]
     timings: dict[str, float]
-    query_vector: np.ndarray | None = None
     lane_top: dict[str, float] = field(default_factory=dict)   # raw best scores (for abstention)
 
 
@@ -70,7 +69,6 @@ class Retriever:
         n = len(self.article_text)
         self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
         self.lex = LexicalIndex.build(self.units)
-        self.vectors = np.load(version.root / "vectors.npy")
         self.abolished = np.array([u.abolished for u in self.units])
         self.is_law = np.array([u.source_kind == "law" for u in self.units])
         self.row = {u.id: i for i, u in enumerate(self.units)}
@@ -84,11 +82,8 @@ class Retriever:
         return u.article_key if u.source_kind == "law" else u.id
 
     # -- lanes ---------------------------------------------------------------
-    def dense_scores(self, qvec: np.ndarray, use_chroma: bool = True) -> np.ndarray:
-        """Cosine similarity per unit; Chroma supplies the candidates, vectors.npy the rest."""
-        full = self.vectors @ qvec
-        if not use_chroma:
-            return full
+    def dense_scores(self, qvec: np.ndarray) -> np.ndarray:
+        """Cosine similarity of Chroma's nearest units; -1 for the rest (not candidates)."""
         res = self.version.collection.query(query_embeddings=[qvec.tolist()], n_results=min(DENSE_CANDIDATES, len(self.units)),
                                             include=["distances"])
         out = np.full(len(self.units), -1.0, dtype=np.float32)
@@ -145,7 +140,7 @@ class Retriever:
         hits = self._apply_refs(fold(query), hits, mask)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
-        return SearchResult(query, norm, hits[:k], timings, qvec, lane_top)
+        return SearchResult(query, norm, hits[:k], timings, lane_top)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Reciprocal rank fusion over units (a unit absent from a lane adds nothing)."""

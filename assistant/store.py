@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,10 +85,6 @@ class IndexVersion:
     meta: dict
     units: list[Unit]
     collection: object            # chromadb Collection
-    by_id: dict[str, Unit] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.by_id = {u.id: u for u in self.units}
 
     @property
     def version_id(self) -> str:
@@ -130,7 +126,6 @@ def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta
             metadatas=[{"pcode": u.pcode, "kind": u.source_kind, "abolished": u.abolished,
                         "article_key": u.article_key} for u in batch],
         )
-    np.save(root / "vectors.npy", vectors.astype(np.float32))
     (root / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return root
 
