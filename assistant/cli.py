@@ -187,8 +187,17 @@ def eval_cmd(
               "answerable_abstained", "latency_p50_ms", "latency_p95_ms", "questions"):
         t2.add_row(k, fmt(d[k]))
     console.print(t2)
+    cats = report.by_category()
+    if len(cats) > 1:
+        t3 = Table(title="by category (product, weakest first)")
+        for col in ("category", "questions", "R@5", "MRR@10", "coverage"):
+            t3.add_column(col, justify="right" if col != "category" else "left")
+        for c in cats:
+            t3.add_row(c["category"], str(c["questions"]), f"{c['recall@5']:.2f}", f"{c['mrr@10']:.2f}", fmt(c["coverage"]))
+        console.print(t3)
     if json_out:
-        json_out.write_text(json.dumps({"retrieval": report.retrieval, "drafts": d, "questions": report.per_question},
+        json_out.write_text(json.dumps({"retrieval": report.retrieval, "drafts": d, "by_category": cats,
+                                        "questions": report.per_question},
                                        ensure_ascii=False, indent=1), encoding="utf-8")
 
 

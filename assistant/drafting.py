@@ -15,6 +15,7 @@ from typing import Protocol
 from ingest.units import Unit
 
 from .citations import Citation, Draft
+from .lawgraph import asks_penalty
 from .scope import check_scope
 from .retrieval import ArticleHit, SearchResult
 from .textproc import bigrams, expansions, normalize, words
@@ -54,13 +55,15 @@ _ASKS_TIME = re.compile(r"多久|幾日|幾天|期限|何時|幾月|什麼時候
 _ASKS_MONEY = re.compile(r"多少錢|罰多少|罰款|罰鍰|費用|審查費|收費|繳")
 _TIME = re.compile(r"[一二三四五六七八九十百]+(?:個)?(?:日|月|年|小時|週|星期|工作日)|每[一二三四五六七八九十]*[日月年季週]")
 _MONEY = re.compile(r"[一二三四五六七八九十百千萬]+元")
+_SANCTION = re.compile(r"罰鍰|罰金|有期徒刑|停工|停業|歇業|廢止其")
 
 
 def sentence_score(sent: str, terms: set[str], grams: set[str], question: str = "") -> float:
     """Overlap with the question, plus a bonus for the kind of fact it asks for.
 
     A question that asks "how long" or "how much" is answered by a sentence
-    with a period or an amount in it, so those sentences are preferred.
+    with a period or an amount in it, and one about consequences by a sentence
+    that names a sanction, so those sentences are preferred.
     """
     s = normalize(sent)
     hit_w = sum(1 for w in terms if w in s)
@@ -70,10 +73,14 @@ def sentence_score(sent: str, terms: set[str], grams: set[str], question: str = 
         bonus += 2.0
     if question and _ASKS_MONEY.search(question) and _MONEY.search(s):
         bonus += 2.0
+    if question and asks_penalty(question) and _SANCTION.search(s):
+        bonus += 2.0
     return (2 * hit_w + hit_g + bonus) / (1 + len(s) / 60) ** 0.5
 
 
-WHOLE_ARTICLE_CHARS = 320   # a short article is quoted whole: its sentences lean on each other
+WHOLE_ARTICLE_CHARS = 400   # a short article is quoted whole: its sentences lean on each other
+FIRST_SENTENCES = 6          # sentences quoted from the best article, then from each other one
+OTHER_SENTENCES = 4
 
 
 def best_passage(unit_texts: list[str], terms: set[str], grams: set[str], limit: int = 4, question: str = "") -> str:
@@ -116,7 +123,8 @@ def _citation(n: int, hit: ArticleHit, terms: set[str], grams: set[str], questio
     full = "\n".join(x.text for x in sorted(hit.units, key=lambda x: x.part))
     return Citation(
         n=n, unit_id=u.id, law_name=u.law_name, pcode=u.pcode, article=u.article, url=u.url,
-        text=full, passage=best_passage([x.text for x in hit.units[:2]], terms, grams, limit=5 if n == 1 else 3, question=question),
+        text=full, passage=best_passage([x.text for x in sorted(hit.units, key=lambda x: x.part)], terms, grams,
+                                        limit=FIRST_SENTENCES if n == 1 else OTHER_SENTENCES, question=question),
         score=round(hit.score, 4), abolished=u.abolished, source_kind=u.source_kind,
     )
 

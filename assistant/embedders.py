@@ -58,7 +58,8 @@ class SentenceTransformerEmbedder:
             ) from exc
         self._model = SentenceTransformer(model, device="cpu")
         self.name = f"st/{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
         e5 = "e5" in model.lower()
         self._qp, self._pp = ("query: ", "passage: ") if e5 else ("", "")
 

@@ -24,8 +24,12 @@ class LexicalIndex:
         texts = [normalize(u.text + ("\n" + u.extra if u.extra else "")) for u in units]
 
         def make(docs: list[list[str]]) -> bm25s.BM25:
+            # Our own sorted vocabulary: bm25s numbers tokens in set order, which changes
+            # with Python's hash seed and with it the float sums that break ties.
+            docs = [d or ["∅"] for d in docs]
+            vocab = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
             bm = bm25s.BM25(k1=1.2, b=0.75)
-            bm.index([d or ["∅"] for d in docs], show_progress=False)
+            bm.index(([[vocab[t] for t in d] for d in docs], vocab), show_progress=False)
             return bm
 
         return cls(

@@ -105,6 +105,13 @@ def read_units(path: Path) -> list[Unit]:
         return [Unit(**json.loads(line)) for line in f if line.strip()]
 
 
+# A few thousand articles: search wide enough that the approximate index returns the
+# true nearest 100 every time. At Chroma's default ef_search (100, the number of
+# candidates we ask for) the top 100 changed from one process to the next, and the
+# rankings with it.
+HNSW = {"space": "cosine", "ef_search": 1000, "ef_construction": 200, "max_neighbors": 32}
+
+
 def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta: dict,
                   chroma_url: str = "") -> Path:
     """Write a complete version folder (units, meta, Chroma); not yet current."""
@@ -117,7 +124,7 @@ def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta
         for u in units:
             f.write(json.dumps(u.to_dict(), ensure_ascii=False) + "\n")
     client = chroma_client(root / "chroma", chroma_url)
-    col = client.get_or_create_collection(collection_name(vid), metadata={"hnsw:space": "cosine"})
+    col = client.get_or_create_collection(collection_name(vid), configuration={"hnsw": HNSW})
     for i in range(0, len(units), CHROMA_BATCH):
         batch = units[i:i + CHROMA_BATCH]
         col.add(

@@ -78,6 +78,30 @@ class EvalReport:
     drafts: dict
     per_question: list[dict] = field(default_factory=list)
 
+    def by_category(self) -> list[dict]:
+        """The product's Recall@5, MRR@10 and coverage per question category (and kind), weakest first.
+
+        A single average hides which kind of question fails; the legal team
+        reads this table to see where the corpus or the retrieval falls short.
+        """
+        groups: dict[str, list[dict]] = {}
+        for row in self.per_question:
+            if "rank" not in row:
+                continue
+            label = row.get("category") or "(none)"
+            if row.get("kind") not in ("answerable", "out_of_scope", None):
+                label += f" [{row['kind']}]"
+            groups.setdefault(label, []).append(row)
+        out = []
+        for label, rows in groups.items():
+            ranks = [r["rank"] for r in rows]
+            covs = [r["coverage"] for r in rows if "coverage" in r]
+            out.append({"category": label, "questions": len(rows),
+                        "recall@5": sum(1 for k in ranks if k and k <= 5) / len(rows),
+                        "mrr@10": sum(1 / k for k in ranks if k and k <= 10) / len(rows),
+                        "coverage": sum(covs) / len(covs) if covs else None})
+        return sorted(out, key=lambda r: (r["recall@5"], r["mrr@10"]))
+
 
 def run_eval(assistant, questions: list[Question], baselines: bool = True, naive=None) -> EvalReport:
     """Score the product and the baselines on the same index."""
@@ -100,7 +124,7 @@ def run_eval(assistant, questions: list[Question], baselines: bool = True, naive
         t = time.perf_counter()
         draft = assistant.ask(q.question)
         latencies.append((time.perf_counter() - t) * 1000)
-        row = {"id": q.id, "kind": q.kind, "abstained": draft.abstained,
+        row = {"id": q.id, "kind": q.kind, "category": q.category, "abstained": draft.abstained,
                "citations": [c.unit_id for c in draft.citations]}
         if q.kind == "out_of_scope":
             oos_abstained += draft.abstained

@@ -141,3 +141,41 @@ def test_out_of_scope_greeting_abstains(real_assistant, greeting):
     assert draft.citations == []
     assert draft.reason
     assert "[1]" not in draft.text
+
+
+@pytest.mark.parametrize("question, penalty", [
+    ("沒有排放許可證就先排放廢水，被查到會怎樣？", "O0040001:45"),   # duty: 水污法 §14
+    ("沒有設置廢水專責人員會被罰多少？", "O0040001:48"),             # duty: the 專責 order, authorized by §21
+])
+def test_consequence_questions_reach_the_penalty_that_cites_the_duty(real_assistant, question, penalty):
+    """The penalty names the duty by number only; the graph gets it into the first three."""
+    hits = real_assistant.search(question, k=5).hits
+    keys = [h.key for h in hits]
+    assert penalty in keys[:3], keys
+    assert next(h for h in hits if h.key == penalty).lanes.get("penalty_of")
+    draft = real_assistant.ask(question)
+    assert "罰鍰" in draft.text.splitlines()[0]          # the short answer quotes a sanction
+
+
+def test_a_question_without_consequence_words_follows_no_penalties(real_assistant):
+    hits = real_assistant.search("排放許可證的有效期間是多久？", k=10).hits
+    assert not any("penalty_of" in h.lanes for h in hits)
+
+
+def test_rankings_are_the_same_in_every_process(real_home, tmp_path):
+    """Set order (hash seeds) and the approximate vector index must not change a ranking."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from assistant.pipeline import Assistant\n"
+              "a = Assistant.load()\n"
+              "for q in ['許可證快到期要做什麼？', '定檢申報多久報一次', '廢水專責人員離職要多久內報備']:\n"
+              "    print([h.key for h in a.search(q, k=10).hits])\n")
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, WPA_HOME=str(real_home))
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        outs.add(out.stdout)
+    assert len(outs) == 1
