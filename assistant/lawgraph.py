@@ -26,7 +26,7 @@ _AUTHORITY = re.compile(r"依(.{2,40}?)(?:（以下簡稱本(?:法|條例)）)?�
 # Laws whose whole content is about fixing penalties (裁罰準則, 按次處罰執行準則 …).
 _PENALTY_LAW = re.compile(r"裁罰|罰鍰額度|處罰")
 # A question about consequences, fines or sanctions.
-_PENALTY_ASK = re.compile(r"罰|後果|會怎樣|會怎麼樣|會如何|處分|勒令")
+_PENALTY_ASK = re.compile(r"罰|後果|下場|會(?:被)?怎(?:麼)?樣|會(?:被)?如何|處分|勒令")
 
 
 def asks_penalty(question: str) -> bool:

@@ -4,8 +4,9 @@ Two kinds of question are routed to staff before retrieval is trusted:
 questions about another regulatory domain (air, waste, noise … are other
 sections' laws, left out of the manifest on purpose) and requests that are not
 about regulations at all (greetings, a case's progress, vendor advice, prices,
-contact details). The lists live in resources/scope.toml so the section can
-maintain them without touching code.
+contact details, office hours, complaints). A question with no word of the
+domain at all is routed too. The lists live in resources/scope.toml so the
+section can maintain them without touching code.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .textproc import fold
+from .textproc import domain_words, fold, law_aliases, synonyms
 
 
 @dataclass
@@ -28,6 +29,9 @@ class ScopeCheck:
 def _rules() -> dict:
     data = tomllib.loads(resources.files("assistant.resources").joinpath("scope.toml").read_text(encoding="utf-8"))
     data["_intents"] = {name: [re.compile(p, re.IGNORECASE) for p in pats] for name, pats in data["intents"].items()}
+    anchors = set(data["domains"]["water_terms"]) | set(data["anchors"]["words"])
+    anchors |= set(domain_words()) | {src for src, _ in synonyms() if len(src) > 1} | {a for a, _ in law_aliases()}
+    data["_anchors"] = sorted(anchors, key=len, reverse=True)
     return data
 
 
@@ -42,4 +46,6 @@ def check_scope(question: str) -> ScopeCheck:
         for name, terms in rules["domains"].items():
             if name != "water_terms" and isinstance(terms, list) and any(t in q for t in terms):
                 return ScopeCheck(False, f"屬{name}法規，非水污染防治許可範圍，請轉相關業務單位")
+    if not any(t in q for t in rules["_anchors"]):
+        return ScopeCheck(False, "問題中沒有水污染防治許可的相關用語，請承辦人員確認")
     return ScopeCheck(True)

@@ -40,7 +40,7 @@ def _init_jieba() -> None:
     for line in _resource("domain_words.txt").splitlines():
         parts = line.split()
         if parts:
-            jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else 20)
+            jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 20)
     for alias, _ in law_aliases():
         jieba.add_word(alias, 30)
 
@@ -55,6 +55,12 @@ def synonyms() -> list[tuple[str, list[str]]]:
         src, _, dst = line.partition("\t")
         out.append((normalize(src.strip()), dst.split()))
     return sorted(out, key=lambda x: -len(x[0]))
+
+
+@lru_cache(maxsize=1)
+def domain_words() -> list[str]:
+    """The domain dictionary's words (水措, 專責人員, 納管 …), as jieba is given them."""
+    return [line.split()[0] for line in _resource("domain_words.txt").splitlines() if line.split()]
 
 
 @lru_cache(maxsize=1)

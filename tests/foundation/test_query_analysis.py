@@ -44,15 +44,29 @@ def test_words_drop_stop_words_and_bigrams_cover_cjk_runs():
     "空污操作許可證怎麼申請",
     "事業廢棄物清運要找誰",
     "工廠噪音被檢舉怎麼辦",
+    "環保局幾點下班",
+    "請問局長是誰",
+    "我要檢舉隔壁工廠半夜排黑煙",
+    "勞工安全衛生教育訓練要上幾小時",
 ])
 def test_out_of_scope_questions_are_routed(question):
     assert not check_scope(question).in_scope
+
+
+def test_a_question_with_no_word_of_the_domain_is_routed():
+    check = check_scope("今天天氣如何")
+    assert not check.in_scope and "相關用語" in check.reason
 
 
 @pytest.mark.parametrize("question", [
     "廢水處理設施故障要通報嗎",
     "環保局發補正通知前會先打電話說明嗎",      # 電話 as part of the procedure, not a contact request
     "污泥算廢棄物嗎？廢水處理產生的污泥要怎麼記錄",  # a water term keeps a waste word in scope
+    "我想把處理後的水回收再利用，要申請嗎",          # 回收再利用 of water, not of waste
+    "許可證快到期要做什麼？",
+    "試車期間可以排放嗎",
+    "畜牧業的沼液沼渣可以做農地肥分使用嗎",
+    "被檢舉偷排廢水，環保局會怎麼處理",              # being reported is a question about the rules
 ])
 def test_water_questions_stay_in_scope(question):
     assert check_scope(question).in_scope
