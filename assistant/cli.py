@@ -16,6 +16,7 @@ from rich.table import Table
 from ingest.errors import IngestError
 
 from .config import load_settings
+from .store import StoreUnavailable
 
 app = typer.Typer(help="水污染防治許可諮詢助理 (water-permit-assistant)", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -48,7 +49,7 @@ def ingest(
 
         try:
             s = run_ingest(settings, source=source, manifest_path=manifest, progress=progress, force=force)
-        except IngestError as exc:
+        except (IngestError, StoreUnavailable) as exc:
             _fail(f"{exc}\nThe existing index was left unchanged.")
     if as_json:
         print(json.dumps(s.to_dict(), ensure_ascii=False, indent=1))
@@ -119,7 +120,7 @@ def _load_assistant():
 
     try:
         return Assistant.load()
-    except IndexMissing as exc:
+    except (IndexMissing, StoreUnavailable) as exc:
         _fail(str(exc))
 
 

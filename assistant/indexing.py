@@ -23,7 +23,7 @@ from ingest.units import Unit, law_units
 
 from .config import Settings
 from .embedders import get_embedder
-from .store import (EmbeddingCache, current_version_id, new_version_id, read_units,
+from .store import (EmbeddingCache, chroma_client, current_version_id, new_version_id, read_units,
                     switch_current, text_key, write_version)
 
 EMBED_BATCH = 16
@@ -125,6 +125,8 @@ def run_ingest(settings: Settings, source: str | None = None, manifest_path: str
                progress: Progress | None = None, force: bool = False) -> IngestSummary:
     """Build a new index version if anything changed; switch to it only when complete."""
     t0 = time.perf_counter()
+    if settings.chroma_url:
+        chroma_client(None, settings.chroma_url)   # a server that is down fails now, before minutes of embedding
     manifest = load_manifest(manifest_path)
     src = resolve_law_source(manifest, source, settings.cache_dir)
     corpus = load_corpus(src)
@@ -181,7 +183,7 @@ def run_ingest(settings: Settings, source: str | None = None, manifest_path: str
         "previous": prev_id,
     }
     write_version(index_root, units, vectors, meta, settings.chroma_url)
-    switch_current(index_root, vid)
+    switch_current(index_root, vid, chroma_url=settings.chroma_url)
     s.version_id = vid
     s.switched = True
     s.total_seconds = time.perf_counter() - t0

@@ -28,6 +28,10 @@ class IndexMissing(RuntimeError):
     """No index has been built under this data directory yet."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The configured Chroma server cannot be reached."""
+
+
 def text_key(embedder_name: str, text: str) -> str:
     return hashlib.sha256(f"{embedder_name}\x00{text}".encode("utf-8")).hexdigest()[:40]
 
@@ -71,8 +75,13 @@ def chroma_client(path: Path | None, url: str = ""):
         from urllib.parse import urlparse
 
         u = urlparse(url)
-        return chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
-                                   ssl=u.scheme == "https", settings=settings)
+        try:
+            client = chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
+                                         ssl=u.scheme == "https", settings=settings)
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - chromadb raises ValueError, httpx errors …
+            raise StoreUnavailable(f"the Chroma server at {url} (WPA_CHROMA_URL) cannot be reached: {exc}") from exc
+        return client
     assert path is not None
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
@@ -137,19 +146,29 @@ def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta
     return root
 
 
-def switch_current(index_root: Path, version_id: str, keep: int = 2) -> None:
-    """Point CURRENT at a finished version atomically; prune all but the newest ``keep``."""
+def switch_current(index_root: Path, version_id: str, keep: int = 2, chroma_url: str = "") -> None:
+    """Point CURRENT at a finished version atomically; prune all but the newest ``keep``.
+
+    With a Chroma server the pruned versions' collections live on the server,
+    so they are deleted there too (an embedded collection goes with its folder).
+    """
     tmp = index_root / "CURRENT.tmp"
     tmp.write_text(version_id, encoding="utf-8")
     os.replace(tmp, index_root / "CURRENT")
     versions = sorted(p for p in index_root.iterdir() if p.is_dir() and (p / "meta.json").exists())
-    for old in versions[:-keep]:
-        if old.name != version_id:
-            shutil.rmtree(old, ignore_errors=True)
+    doomed = [old for old in versions[:-keep] if old.name != version_id]
     # Folders of runs that never finished (no meta.json) are garbage.
-    for p in index_root.iterdir():
-        if p.is_dir() and not (p / "meta.json").exists() and p.name != version_id:
-            shutil.rmtree(p, ignore_errors=True)
+    doomed += [p for p in index_root.iterdir()
+               if p.is_dir() and not (p / "meta.json").exists() and p.name != version_id]
+    if chroma_url and doomed:
+        client = chroma_client(None, chroma_url)
+        for old in doomed:
+            try:
+                client.delete_collection(collection_name(old.name))
+            except Exception:  # noqa: BLE001 - already gone, or never created by a crashed run
+                pass
+    for old in doomed:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def new_version_id() -> str:

@@ -89,10 +89,12 @@ def synth_source(tmp_path) -> Path:
     return write_laws(tmp_path / "laws-v1.json", law_data())
 
 
-def run_wpa(args: list[str], home: Path, columns: int | None = None) -> subprocess.CompletedProcess:
+def run_wpa(args: list[str], home: Path, columns: int | None = None,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The installed `wpa` command in a subprocess, as an operator runs it (stderr not a terminal)."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "WPA_LAW_SOURCE", "WPA_MANIFEST")}
     env["WPA_HOME"] = str(home)
+    env.update(extra_env or {})
     if columns:
         env["COLUMNS"] = str(columns)
     wpa = Path(sys.executable).parent / "wpa"
