@@ -22,6 +22,7 @@ from .textproc import bigrams, expansions, normalize, words
 
 MAX_CITATIONS = 4
 _SENT = re.compile(r"(?<=[。；：])|\n")
+_ITEM = re.compile(r"^(?:[一二三四五六七八九十百]+、|（[一二三四五六七八九十百]+）)")
 ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確定回答，為避免提供不正確的資訊，"
                 "已轉請本局承辦人員確認後回覆您。")
 FOOTER = "※ 本回覆依上列法規條文整理，條文全文以全國法規資料庫公告為準。"
@@ -92,7 +93,15 @@ def best_passage(unit_texts: list[str], terms: set[str], grams: set[str], limit:
         return "".join(x if x[-1:] in "。；：" else x + "。" for x in sents)
     score = [sentence_score(x, terms, grams, question) for x in sents]
     ranked = sorted(range(len(sents)), key=lambda i: -score[i])
-    keep = sorted(i for i in ranked[:limit] if score[i] > 0) or [0]
+    keep = {i for i in ranked[:limit] if score[i] > 0} or {0}
+    # An enumerated item (一、…) is quoted with the sentence that introduces its list
+    # ("…有下列情事之一者，依本法第四十八條第三項規定處罰："): without it the item has no subject.
+    for i in list(keep):
+        if _ITEM.match(sents[i]):
+            lead = next((j for j in range(i - 1, -1, -1) if sents[j].endswith("：") and not _ITEM.match(sents[j])), None)
+            if lead is not None:
+                keep.add(lead)
+    keep = sorted(keep)
     return "".join(sents[i] if sents[i][-1:] in "。；：" else sents[i] + "。" for i in keep)
 
 
