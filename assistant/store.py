@@ -172,7 +172,9 @@ def switch_current(index_root: Path, version_id: str, keep: int = 2, chroma_url:
 
 
 def new_version_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + f"{time.time_ns() % 1_000_000:06d}"
+    """Sortable by creation time: the second, then the microsecond within it (pruning relies on the order)."""
+    t = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(t)) + f"{int((t % 1) * 1_000_000):06d}"
 
 
 def load_version(index_root: Path, version_id: str | None = None, chroma_url: str = "") -> IndexVersion:

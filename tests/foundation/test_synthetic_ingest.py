@@ -144,3 +144,11 @@ def test_wpa_ingest_cli_prints_summary_and_json(tmp_path, synth_source, synth_ma
     r3 = run_wpa(["ingest", "--source", str(synth_source), "--manifest", str(synth_manifest)], home, columns=200)
     assert r3.returncode == 0
     assert "nothing changed" in r3.stdout
+
+
+def test_version_ids_sort_in_creation_order():
+    """Pruning keeps the newest versions by name, so ids made within one second must still sort."""
+    from assistant.store import new_version_id
+
+    ids = [new_version_id() for _ in range(5000)]
+    assert ids == sorted(ids)
