@@ -20,7 +20,7 @@ from .scope import check_scope
 from .retrieval import ArticleHit, SearchResult
 from .textproc import bigrams, expansions, normalize, words
 
-MAX_CITATIONS = 4
+MAX_CITATIONS = 5   # staff pick and trim; a relevant article left out cannot be added back by them as easily
 _SENT = re.compile(r"(?<=[。；：])|\n")
 _ITEM = re.compile(r"^(?:[一二三四五六七八九十百]+、|（[一二三四五六七八九十百]+）)")
 ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確定回答，為避免提供不正確的資訊，"
@@ -80,8 +80,7 @@ def sentence_score(sent: str, terms: set[str], grams: set[str], question: str = 
 
 
 WHOLE_ARTICLE_CHARS = 400   # a short article is quoted whole: its sentences lean on each other
-FIRST_SENTENCES = 6          # sentences quoted from the best article, then from each other one
-OTHER_SENTENCES = 4
+SENTENCES = (6, 4, 3)        # sentences quoted from the best article, the second, and each later one
 
 
 def best_passage(unit_texts: list[str], terms: set[str], grams: set[str], limit: int = 4, question: str = "") -> str:
@@ -133,7 +132,7 @@ def _citation(n: int, hit: ArticleHit, terms: set[str], grams: set[str], questio
     return Citation(
         n=n, unit_id=u.id, law_name=u.law_name, pcode=u.pcode, article=u.article, url=u.url,
         text=full, passage=best_passage([x.text for x in sorted(hit.units, key=lambda x: x.part)], terms, grams,
-                                        limit=FIRST_SENTENCES if n == 1 else OTHER_SENTENCES, question=question),
+                                        limit=SENTENCES[min(n, len(SENTENCES)) - 1], question=question),
         score=round(hit.score, 4), abolished=u.abolished, source_kind=u.source_kind,
     )
 
