@@ -236,9 +236,13 @@ class Retriever:
         if not hits:
             return hits
         duty: dict[str, float] = {}
+        lifted: dict[str, float] = {}     # penalty key -> score it is lifted to
 
         def offer(key: str, s: float) -> None:
             duty[key] = max(duty.get(key, 0.0), s)
+
+        def lift(key: str, s: float) -> None:
+            lifted[key] = max(lifted.get(key, 0.0), s)
 
         for h in hits[:FOLLOW_TOP]:
             offer(h.key, h.score)
@@ -246,13 +250,8 @@ class Retriever:
             acts = self.graph.authority.get(pcode, [])
             for act_key in acts:
                 offer(act_key, h.score * AUTHORITY_DECAY ** len(acts))
-            for pen in self.graph.law_penalties.get(pcode, []):
-                offer(pen, h.score * AUTHORITY_DECAY)
-        lifted: dict[str, float] = {}     # penalty key -> score it is lifted to
-
-        def lift(key: str, s: float) -> None:
-            lifted[key] = max(lifted.get(key, 0.0), s)
-
+            for pen in self.graph.law_penalties.get(pcode, []):   # rules that name the whole order
+                lift(pen, h.score * AUTHORITY_DECAY)
         cov = self._coverage(norm)
         for key, s in duty.items():
             if key in self.graph.penalties:

@@ -25,6 +25,7 @@ UNITS = [
     _unit(ORDER, "2", "測試許可證應載明排放口位置。"),
     _unit(RULES, "1", "本準則依虛構水質測試法（以下簡稱本法）第十條規定訂定之。"),
     _unit(RULES, "2", "違反本法第五條者，依本法第九條之罰鍰下限裁處之。"),
+    _unit(RULES, "3", "測試人員違反虛構放流水測試辦法者，依第二條計算之罰鍰額度裁處。"),
 ]
 
 
@@ -58,6 +59,14 @@ def test_a_penalty_rules_order_cites_the_act_through_honpou():
     assert f"{RULES}:2" in g.penalties_of(f"{ACT}:9")
     # The rules' own authority sentence is not a penalty.
     assert f"{RULES}:1" not in [k for v in g.punishes.values() for k in v]
+    # Inside the rules an unqualified 第二條 is the rules' own article, not a duty.
+    assert g.penalties_of(f"{RULES}:2") == []
+
+
+def test_rules_that_name_a_whole_order_punish_its_articles():
+    g = _graph()
+    assert g.law_penalties == {ORDER: [f"{RULES}:3"]}
+    assert {f"{ACT}:9", f"{ACT}:9-1", f"{RULES}:2", f"{RULES}:3"} <= g.penalties
 
 
 def test_consequence_questions_are_recognised():
