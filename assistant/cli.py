@@ -137,10 +137,11 @@ def ask(
     if as_json:
         print(json.dumps(draft.to_dict(), ensure_ascii=False, indent=1))
         return
-    console.print(f"[bold]問題：[/]{question}", markup=True)
+    # soft_wrap: the terminal wraps the draft, rich inserts no line breaks ("第 48 條" stays whole when copied)
+    console.print(f"[bold]問題：[/]{escape(question)}", markup=True, soft_wrap=True)
     if draft.abstained:
-        console.print(f"[bold yellow]轉交承辦人員[/]（{draft.reason}）")
-    console.print(draft.text, markup=False)
+        console.print(f"[bold yellow]轉交承辦人員[/]（{escape(draft.reason)}）", soft_wrap=True)
+    console.print(draft.text, markup=False, soft_wrap=True)
     if draft.citations:
         t = Table(title="citations")
         for col in ("n", "law / article", "score", "passage"):

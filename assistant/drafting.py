@@ -160,10 +160,13 @@ class ExtractiveDrafter:
             return Draft(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, reason=ev.reason)
         terms, grams = query_terms(result.normalized)
         q = result.normalized
-        cites = [_citation(i + 1, h, terms, grams, q) for i, h in enumerate(choose(result.hits))]
-        # The direct answer: the single most question-like sentence among the cited passages.
-        best, best_n, best_score = "", 1, -1.0
-        for c in cites:
+        chosen = choose(result.hits)
+        cites = [_citation(i + 1, h, terms, grams, q) for i, h in enumerate(chosen)]
+        # The direct answer: the single most question-like sentence among the cited passages,
+        # taken from the article the question names when it names one.
+        named = [c for c, h in zip(cites, chosen) if h.explicit]
+        best, best_n, best_score = "", cites[0].n, -1.0
+        for c in named or cites:
             for sent in sentences(c.passage):
                 sc = sentence_score(sent, terms, grams, q) * (1.0 if c.n == 1 else 0.8)
                 if sc > best_score:

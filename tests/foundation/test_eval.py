@@ -94,3 +94,26 @@ def test_wpa_eval_reports_a_bad_file_without_a_traceback(tmp_path):
     assert res.returncode != 0
     assert "line 1 is not valid JSON" in res.stderr + res.stdout
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_wpa_ask_prints_the_draft_and_json(real_home):
+    res = run_wpa(["ask", "水污法第14條"], real_home, columns=40)
+    assert res.returncode == 0, res.stderr
+    first = next(line for line in res.stdout.splitlines() if line.startswith("簡答："))
+    assert "水污染防治法第 14 條" in first and first.endswith("[1]")      # not broken by the narrow terminal
+    assert "https://law.moj.gov.tw/LawClass/LawSingle.aspx?pcode=O0040001&flno=14" in res.stdout
+    js = run_wpa(["ask", "--json", "排放許可證的有效期間是多久？"], real_home)
+    assert js.returncode == 0, js.stderr
+    d = json.loads(js.stdout)
+    assert d["abstained"] is False and d["citations"][0]["url"].startswith("https://law.moj.gov.tw/")
+    assert {"question", "text", "citations", "abstained", "timings"} <= set(d)
+    routed = json.loads(run_wpa(["ask", "--json", "今天天氣如何"], real_home).stdout)
+    assert routed["abstained"] is True and routed["citations"] == []
+
+
+def test_wpa_ask_without_an_index_says_what_to_do(tmp_path):
+    res = run_wpa(["ask", "許可證快到期要做什麼？"], tmp_path / "empty-home")
+    assert res.returncode != 0
+    assert "wpa ingest" in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr
