@@ -63,6 +63,8 @@ def ingest(
     if s.embedded and s.embed_seconds:
         console.print(f"embedded {s.embedded} texts, {s.embed_tokens} tokens in {s.embed_seconds:.1f}s "
                       f"({s.embed_tokens / s.embed_seconds:.0f} tokens/s)")
+    if s.lexical_only:
+        console.print(f"{s.lexical_only} units of abolished laws are searchable by words only (no vector)")
     if not s.switched:
         console.print("nothing changed: the current index stays in service")
     if s.diff:

@@ -21,13 +21,15 @@ from .lawgraph import asks_penalty, build_graph
 from .lexical import LexicalIndex
 from .refs import find_law, find_refs
 from .store import IndexVersion
-from .textproc import bigrams, expansions, fold, normalize, words
+from .textproc import bigrams, domain_words, expansions, fold, normalize, synonyms, words
+from .typos import TypoFixer
 
 RRF_K = 60
 LANE_WEIGHTS = {"dense": 1.0, "words": 1.0, "grams": 1.0}
 RERANK_TOP = 30        # articles the second stage re-scores
 COVERAGE_WEIGHT = 0.5  # weight of IDF-weighted question coverage against the fused score
 SENTENCE_WEIGHT = 0.3   # weight of the best single sentence's coverage (sentence-level matching)
+ADJACENT_WEIGHT = 0.8   # a neighbouring regime's article the question does not speak of (manifest laws.adjacent)
 _SENTENCE = re.compile(r"(?<=[。；])|\n")
 DENSE_CANDIDATES = 100
 FOLLOW_TOP = 10        # duties whose penalties a consequence question follows
@@ -56,6 +58,7 @@ class SearchResult:
     hits: list[ArticleHit]
     timings: dict[str, float]
     lane_top: dict[str, float] = field(default_factory=dict)   # raw best scores (for abstention)
+    corrections: list[tuple[str, str]] = field(default_factory=list)   # homophone typos fixed (typo, term)
 
 
 class Retriever:
@@ -77,6 +80,7 @@ class Retriever:
         n = len(self.article_text)
         self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
         self.lex = LexicalIndex.build(self.units)
+        self.dense_count = int(version.collection.count())
         self.abolished = np.array([u.abolished for u in self.units])
         self.is_law = np.array([u.source_kind == "law" for u in self.units])
         self.row = {u.id: i for i, u in enumerate(self.units)}
@@ -85,6 +89,16 @@ class Retriever:
         for i, u in enumerate(self.units):
             self.article_rows.setdefault(self._key(u), []).append(i)
         self.graph = build_graph(self.article_units, self.law_names)
+        self._authority_cache: dict[str, str] = {}
+        blob = "\n".join(self.article_text.values())
+        terms = [normalize(w) for w in domain_words()] + [normalize(t) for _, dst in synonyms() for t in dst]
+        self.typos = TypoFixer.build(terms, known=lambda w: w in blob)
+        self.adjacent = [([normalize(w) for w in r["subject"]], set(r["pcodes"]))
+                         for r in version.meta.get("adjacent", [])]
+
+    def off_subject(self, norm: str) -> set[str]:
+        """Laws of neighbouring regimes whose subject the (normalised) question does not name."""
+        return {p for subject, pcodes in self.adjacent if not any(w in norm for w in subject) for p in pcodes}
 
     @staticmethod
     def _key(u: Unit) -> str:
@@ -92,10 +106,16 @@ class Retriever:
 
     # -- lanes ---------------------------------------------------------------
     def dense_scores(self, qvec: np.ndarray) -> np.ndarray:
-        """Cosine similarity of Chroma's nearest units; -1 for the rest (not candidates)."""
-        res = self.version.collection.query(query_embeddings=[qvec.tolist()], n_results=min(DENSE_CANDIDATES, len(self.units)),
-                                            include=["distances"])
+        """Cosine similarity of Chroma's nearest units; -1 for the rest (not candidates).
+
+        Abolished units have no vector (see ``indexing.has_vector``), so they
+        only ever come in through the lexical lanes.
+        """
         out = np.full(len(self.units), -1.0, dtype=np.float32)
+        if not self.dense_count:
+            return out
+        res = self.version.collection.query(query_embeddings=[qvec.tolist()], n_results=min(DENSE_CANDIDATES, self.dense_count),
+                                            include=["distances"])
         for uid, dist in zip(res["ids"][0], res["distances"][0]):
             out[self.row[uid]] = 1.0 - dist
         return out
@@ -112,7 +132,7 @@ class Retriever:
     def search(self, query: str, k: int = 10, mode: str = "hybrid", include_abolished: bool | None = None) -> SearchResult:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        norm = normalize(query)
+        norm, fixes = self.typos.fix(normalize(query))
         if include_abolished is None:
             include_abolished = bool(_ABOLISHED_ASK.search(norm))
         named_pcode, _ = find_law(fold(query), self.law_names)
@@ -127,7 +147,10 @@ class Retriever:
         qvec = None
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            qvec = self.embedder.embed_query(query)
+            dense_query = query
+            for typo, term in fixes:         # the embedder reads the question as typed, typos corrected
+                dense_query = fold(dense_query).replace(typo, term)
+            qvec = self.embedder.embed_query(dense_query)
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             lanes["dense"] = self.dense_scores(qvec)
@@ -151,7 +174,7 @@ class Retriever:
         hits = self._apply_refs(fold(query), hits, mask)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
-        return SearchResult(query, norm, hits[:k], timings, lane_top)
+        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Reciprocal rank fusion over units (a unit absent from a lane adds nothing)."""
@@ -206,11 +229,19 @@ class Retriever:
         on the development set: article coverage +0.01 to +0.03 Recall@5 over
         fusion alone (a larger weight loses MRR); sentence coverage on top,
         Recall@1 +0.02, Recall@5 +0.01, MRR +0.01.
+
+        An article of a neighbouring regime (marine, drinking water …, named
+        in the manifest) whose subject the question never mentions is scaled
+        by ADJACENT_WEIGHT: those laws share the vocabulary of permits, fees
+        and deadlines, and beat the discharge-permit article a business is
+        asking about by a hair. Measured on the development set: Recall@1
+        +0.04, Recall@5 +0.01, MRR +0.03 (the same for weights 0.5 to 0.8).
         """
         if not hits:
             return hits
         cov = self._coverage(norm)
         sent = self._coverage(norm, sentences=True)
+        off = self.off_subject(norm)
         top = hits[0].score
         head, tail = hits[:RERANK_TOP], hits[RERANK_TOP:]
         for h in head:
@@ -218,6 +249,9 @@ class Retriever:
             h.lanes["coverage"] = round(c, 4)
             h.lanes["sentence"] = round(sc, 4)
             h.score = h.score / top + COVERAGE_WEIGHT * c + SENTENCE_WEIGHT * sc
+            if h.unit.pcode in off:
+                h.lanes["off_subject"] = ADJACENT_WEIGHT
+                h.score *= ADJACENT_WEIGHT
         head.sort(key=lambda h: -h.score)
         return head + tail
 
@@ -248,8 +282,9 @@ class Retriever:
             offer(h.key, h.score)
             pcode = h.key.split(":")[0]
             acts = self.graph.authority.get(pcode, [])
+            nearest = self._nearest_authority(h.key, acts)
             for act_key in acts:
-                offer(act_key, h.score * AUTHORITY_DECAY ** len(acts))
+                offer(act_key, h.score * (AUTHORITY_DECAY if act_key == nearest else AUTHORITY_DECAY ** len(acts)))
             for pen in self.graph.law_penalties.get(pcode, []):   # rules that name the whole order
                 lift(pen, h.score * AUTHORITY_DECAY)
         cov = self._coverage(norm)
@@ -277,6 +312,32 @@ class Retriever:
                 h.lanes["penalty_of"] = round(s, 4)
                 h.score = s
         return sorted(by_key.values(), key=lambda h: -h.score)
+
+    def _nearest_authority(self, key: str, acts: list[str]) -> str | None:
+        """Of the act articles an order rests on, the one whose wording is closest to the order's article.
+
+        An order such as the 檢測申報管理辦法 rests on six act articles; its
+        reporting articles answer to 第二十二條 (reporting), not to all six
+        alike, so that one gets the order article's score undiluted. Closeness
+        is the IDF-weighted cosine of their bigram sets. Measured on the
+        development set: MRR +0.007, Recall@10 +0.01 over sharing equally.
+        """
+        if len(acts) < 2:
+            return acts[0] if acts else None
+        cached = self._authority_cache.get(key)
+        if cached is None:
+            def grams(k: str) -> dict[str, float]:
+                return {g: self.gram_idf.get(g, 0.0) for g in set(bigrams(self.article_text.get(k, "")))}
+
+            mine = grams(key)
+            norm_mine = math.sqrt(sum(mine.values())) or 1.0
+
+            def closeness(act: str) -> float:
+                theirs = grams(act)
+                shared = sum(w for g, w in mine.items() if g in theirs)
+                return shared / (norm_mine * (math.sqrt(sum(theirs.values())) or 1.0))
+            cached = self._authority_cache[key] = max(acts, key=closeness)
+        return cached
 
     def _apply_refs(self, norm: str, hits: list[ArticleHit], mask: np.ndarray) -> list[ArticleHit]:
         refs = find_refs(norm, self.law_names)

@@ -121,9 +121,12 @@ def read_units(path: Path) -> list[Unit]:
 HNSW = {"space": "cosine", "ef_search": 1000, "ef_construction": 200, "max_neighbors": 32}
 
 
-def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta: dict,
-                  chroma_url: str = "") -> Path:
-    """Write a complete version folder (units, meta, Chroma); not yet current."""
+def write_version(index_root: Path, units: list[Unit], meta: dict, dense_units: list[Unit],
+                  vectors: np.ndarray, chroma_url: str = "") -> Path:
+    """Write a complete version folder (all units, meta; ``dense_units`` with their vectors in Chroma).
+
+    Not yet current: the caller switches CURRENT only after this returns.
+    """
     vid = meta["version_id"]
     root = index_root / vid
     if root.exists():
@@ -134,8 +137,8 @@ def write_version(index_root: Path, units: list[Unit], vectors: np.ndarray, meta
             f.write(json.dumps(u.to_dict(), ensure_ascii=False) + "\n")
     client = chroma_client(root / "chroma", chroma_url)
     col = client.get_or_create_collection(collection_name(vid), configuration={"hnsw": HNSW})
-    for i in range(0, len(units), CHROMA_BATCH):
-        batch = units[i:i + CHROMA_BATCH]
+    for i in range(0, len(dense_units), CHROMA_BATCH):
+        batch = dense_units[i:i + CHROMA_BATCH]
         col.add(
             ids=[u.id for u in batch],
             embeddings=vectors[i:i + CHROMA_BATCH].tolist(),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.embedders import get_embedder
-from assistant.indexing import run_ingest
+from assistant.indexing import EMBED_BATCH, run_ingest
 from assistant.store import read_units, current_version_id
 
 
@@ -56,8 +56,8 @@ def main() -> None:
         emb = get_embedder(settings.embedder)
         tokens = sum(emb.token_count(x) for x in sample)
         t = time.perf_counter()
-        for i in range(0, len(sample), 16):
-            emb.embed_passages(sample[i:i + 16])
+        for i in range(0, len(sample), EMBED_BATCH):      # the pipeline's batch size
+            emb.embed_passages(sample[i:i + EMBED_BATCH])
         raw = time.perf_counter() - t
         out["raw_embedder"] = {"texts": len(sample), "tokens": tokens, "seconds": raw, "tokens_per_s": tokens / raw}
         if out["ingest"]["pipeline_tokens_per_s"]:

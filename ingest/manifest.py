@@ -21,6 +21,19 @@ class DocumentSource:
 
 
 @dataclass
+class AdjacentRegime:
+    """Laws of a neighbouring regime (marine, drinking water …) and the words that name it.
+
+    The water-permit desk answers from them only when a question speaks of
+    their subject; otherwise retrieval ranks them below the core permit laws
+    (see ``assistant.retrieval``). Kept in the manifest because which laws are
+    core is the bureau's call, not the code's.
+    """
+    subject: list[str]
+    pcodes: list[str]
+
+
+@dataclass
 class Manifest:
     path: Path
     law_urls: list[str]
@@ -29,6 +42,7 @@ class Manifest:
     categories: list[str]
     include_abolished: bool
     documents: list[DocumentSource] = field(default_factory=list)
+    adjacent: list[AdjacentRegime] = field(default_factory=list)
 
     def selects(self, law: Law) -> bool:
         if law.abolished and not self.include_abolished:
@@ -56,6 +70,12 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
             raise IngestError(path, f"documents[{i}] needs 'path' and 'kind'")
         docs.append(DocumentSource(path=(path.parent / d["path"]).resolve(), kind=d["kind"],
                                    title=d.get("title", ""), url=d.get("url", "")))
+    adjacent = []
+    for i, d in enumerate(laws.get("adjacent", [])):
+        subject, pcodes = d.get("subject"), d.get("pcodes")
+        if not (isinstance(subject, list) and subject and isinstance(pcodes, list) and pcodes):
+            raise IngestError(path, f"laws.adjacent[{i}] needs non-empty lists 'subject' and 'pcodes'")
+        adjacent.append(AdjacentRegime(subject=[str(x) for x in subject], pcodes=[str(x) for x in pcodes]))
     return Manifest(
         path=path,
         law_urls=list(laws.get("urls", [])),
@@ -64,4 +84,5 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
         categories=list(inc.get("categories", [])),
         include_abolished=bool(inc.get("include_abolished", True)),
         documents=docs,
+        adjacent=adjacent,
     )

@@ -152,6 +152,12 @@ def test_invalid_manifest(tmp_path):
     _raises(load_manifest, p, "not valid TOML")
 
 
+def test_manifest_adjacent_regime_without_pcodes(tmp_path):
+    p = tmp_path / "sources.toml"
+    p.write_text('[laws]\nurls = []\n[[laws.adjacent]]\nsubject = ["海洋"]\n', encoding="utf-8")
+    _raises(load_manifest, p, "laws.adjacent[0] needs non-empty lists 'subject' and 'pcodes'")
+
+
 # -- through run_ingest: the current index survives -------------------------
 
 def test_bad_sources_leave_current_index_in_service(tmp_path, synth_source, synth_manifest):

@@ -103,7 +103,7 @@ def test_crash_while_writing_the_version_keeps_current(tmp_path, monkeypatch, sy
     good = run_ingest(settings, source=str(synth_source), manifest_path=str(synth_manifest))
     bigger = _bigger_corpus(tmp_path)
 
-    def disk_full(index_root, units, vectors, meta, chroma_url=""):
+    def disk_full(index_root, units, meta, dense_units, vectors, chroma_url=""):
         root = index_root / meta["version_id"]
         root.mkdir(parents=True)
         (root / "units.jsonl").write_text('{"id": "half a line', encoding="utf-8")

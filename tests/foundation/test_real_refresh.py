@@ -120,7 +120,9 @@ def test_refresh_summary_embeds_only_new_texts(real_build):
     first, second = summaries["2022"], summaries["2024"]
     assert first["switched"] and second["switched"]
     assert first["corpus_version"] == "20220401" and second["corpus_version"] == "20241011"
-    assert first["embedded"] == first["units"] == first["added"]   # a fresh home embeds everything once
+    # A fresh home embeds everything in force once; abolished units get no vector.
+    assert first["embedded"] == first["units"] - first["lexical_only"] and first["units"] == first["added"]
+    assert first["lexical_only"] == first["abolished_units"] > 0
     assert 0 < second["embedded"] < second["units"] / 2
     assert second["added"] > 0 and second["changed"] > 0
     assert second["embedded"] <= second["added"] + second["changed"]
@@ -133,7 +135,7 @@ def test_refresh_summary_embeds_only_new_texts(real_build):
     old_units = read_units(index / first["version_id"] / "units.jsonl")
     assert len(new_units) == second["units"] and len(old_units) == first["units"]
     old_texts = {u.embed_text() for u in old_units}
-    assert second["embedded"] == len({u.embed_text() for u in new_units} - old_texts)
+    assert second["embedded"] == len({u.embed_text() for u in new_units if not u.abolished} - old_texts)
 
     old_by = {u.id: u for u in old_units}
     assert second["added"] == sum(u.id not in old_by for u in new_units)

@@ -179,3 +179,38 @@ def test_rankings_are_the_same_in_every_process(real_home, tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         outs.add(out.stdout)
     assert len(outs) == 1
+
+
+def test_a_homophone_typo_is_corrected_and_ranks_as_the_clean_question(real_assistant):
+    clean = real_assistant.search("排放許可證的有效期間是幾年？", k=5)
+    typo = real_assistant.search("排放許可正的有效期間是幾年？", k=5)
+    assert typo.corrections == [("排放許可正", "排放許可證")]
+    assert "許可證" in typo.normalized and clean.corrections == []
+    assert [h.key for h in typo.hits[:3]] == [h.key for h in clean.hits[:3]]
+    assert typo.hits[0].key == "O0040001:15"          # 水污染防治法 §15: the permit's five years
+
+
+def test_a_neighbouring_regime_ranks_low_unless_the_question_names_its_subject(real_assistant):
+    plain = real_assistant.search("審查費多繳了可以退嗎？", k=10)
+    marine = {"O0040026", "O0040033", "O0040037", "O0040048"}
+    assert plain.hits[0].unit.pcode not in marine
+    assert all(h.lanes.get("off_subject") for h in plain.hits if h.unit.pcode in marine)
+    asked = real_assistant.search("海洋棄置許可的審查費多繳了可以退嗎？", k=10)
+    assert asked.hits[0].unit.pcode in marine
+    assert not any(h.lanes.get("off_subject") for h in asked.hits)
+
+
+def test_abolished_units_are_found_by_words_without_a_vector(real_assistant):
+    r = real_assistant.retriever
+    assert r.dense_count == sum(not u.abolished for u in r.units) < len(r.units)
+    hit = real_assistant.search("事業水污染防治措施管理辦法第10條", k=3).hits[0]
+    assert hit.key == f"{ABOLISHED_PCODE}:10" and hit.unit.abolished
+    dense = real_assistant.search("事業水污染防治措施管理辦法 廢水處理設施", k=10, mode="dense", include_abolished=True)
+    assert not any(h.unit.abolished for h in dense.hits)
+
+
+def test_an_order_article_passes_its_score_to_the_act_article_it_answers_to(real_assistant):
+    r = real_assistant.retriever
+    acts = r.graph.authority["O0040054"]           # 檢測申報管理辦法 rests on several act articles
+    assert len(acts) > 2 and "O0040001:22" in acts
+    assert r._nearest_authority("O0040054:83", acts) == "O0040001:22"   # reporting frequency → §22 reporting

@@ -65,7 +65,7 @@ def test_an_index_built_with_another_embedder_answers(tmp_path, synth_source, sy
     first = run_ingest(Settings(home=home), source=str(synth_source), manifest_path=str(synth_manifest))
     st_settings = Settings(home=home, embedder=SPEC)
     second = run_ingest(st_settings, source=str(synth_source), manifest_path=str(synth_manifest))
-    assert second.switched and second.embedded == first.units
+    assert second.switched and second.embedded == first.embedded == first.units - first.lexical_only
     meta = json.loads((home / "index" / current_version_id(home / "index") / "meta.json").read_text(encoding="utf-8"))
     assert meta["embedder"] == f"st/{MODEL}"
     a = Assistant.load(st_settings)

@@ -20,6 +20,7 @@ from .conftest import FAQ_CSV, GUIDE_MD, PDF_LINES, law_data, run_wpa, write_law
 LAW_UNITS = 11
 DOC_UNITS = 5
 TOTAL = LAW_UNITS + DOC_UNITS
+ABOLISHED_UNITS = 2          # searchable by words only: no vector
 
 
 def _units(home, vid=None):
@@ -53,8 +54,8 @@ def test_first_ingest_then_noop_rerun(tmp_path, synth_source, synth_manifest):
     first = run_ingest(settings, source=str(synth_source), manifest_path=str(synth_manifest))
     assert first.switched is True
     assert (first.laws, first.units, first.added, first.changed, first.removed) == (2, TOTAL, TOTAL, 0, 0)
-    assert first.embedded == TOTAL
-    assert first.abolished_units == 2
+    assert first.embedded == TOTAL - ABOLISHED_UNITS
+    assert first.abolished_units == first.lexical_only == ABOLISHED_UNITS
     assert first.corpus_version == "20990101"
     index = tmp_path / "home" / "index"
     assert current_version_id(index) == first.version_id
@@ -131,7 +132,8 @@ def test_wpa_ingest_cli_prints_summary_and_json(tmp_path, synth_source, synth_ma
         assert col in r.stdout
     row = next(ln for ln in r.stdout.splitlines() if ln.count("│") >= 8 and any(ch.isdigit() for ch in ln))
     cells = [c.strip() for c in row.strip().strip("│").split("│")]
-    assert cells[:7] == ["2", str(TOTAL), str(TOTAL), "0", "0", "0", str(TOTAL)]
+    assert cells[:7] == ["2", str(TOTAL), str(TOTAL), "0", "0", "0", str(TOTAL - ABOLISHED_UNITS)]
+    assert f"{ABOLISHED_UNITS} units of abolished laws are searchable by words only" in r.stdout
     assert current_version_id(home / "index")
 
     r2 = run_wpa(["ingest", "--source", str(synth_source), "--manifest", str(synth_manifest), "--json"], home)
@@ -152,3 +154,17 @@ def test_version_ids_sort_in_creation_order():
 
     ids = [new_version_id() for _ in range(5000)]
     assert ids == sorted(ids)
+
+
+def test_manifest_ranking_hints_are_kept_with_the_version(tmp_path, synth_source, synth_manifest):
+    home = tmp_path / "home"
+    first = run_ingest(Settings(home=home), source=str(synth_source), manifest_path=str(synth_manifest))
+    meta = json.loads((home / "index" / first.version_id / "meta.json").read_text(encoding="utf-8"))
+    assert meta["adjacent"] == []
+    hinted = synth_manifest.read_text(encoding="utf-8") + (
+        '\n[[laws.adjacent]]\nsubject = ["虛構海域"]\npcodes = ["Z9990002"]\n')
+    (tmp_path / "hinted.toml").write_text(hinted, encoding="utf-8")
+    again = run_ingest(Settings(home=home), source=str(synth_source), manifest_path=str(tmp_path / "hinted.toml"))
+    assert again.switched and again.embedded == 0          # a new version for the hints alone, nothing re-embedded
+    meta = json.loads((home / "index" / again.version_id / "meta.json").read_text(encoding="utf-8"))
+    assert meta["adjacent"] == [{"subject": ["虛構海域"], "pcodes": ["Z9990002"]}]
