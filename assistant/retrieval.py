@@ -29,6 +29,7 @@ LANE_WEIGHTS = {"dense": 1.0, "words": 1.0, "grams": 1.0}
 RERANK_TOP = 30        # articles the second stage re-scores
 COVERAGE_WEIGHT = 0.5  # weight of IDF-weighted question coverage against the fused score
 SENTENCE_WEIGHT = 0.3   # weight of the best single sentence's coverage (sentence-level matching)
+FIELD_WEIGHT = 1.2      # weight of the law name's and chapter heading's coverage (field-aware scoring)
 ADJACENT_WEIGHT = 0.8   # a neighbouring regime's article the question does not speak of (manifest laws.adjacent)
 _SENTENCE = re.compile(r"(?<=[。；])|\n")
 DENSE_CANDIDATES = 100
@@ -74,6 +75,7 @@ class Retriever:
         self.article_text = {k: normalize("".join(u.text for u in us)) for k, us in self.article_units.items()}
         self.article_sentences = {k: [normalize(x) for x in _SENTENCE.split("\n".join(u.text for u in us)) if x.strip()]
                                   for k, us in self.article_units.items()}
+        self.article_fields = {k: normalize(f"{us[0].law_name} {us[0].chapter}") for k, us in self.article_units.items()}
         df: Counter[str] = Counter()
         for text in self.article_text.values():
             df.update(set(bigrams(text)))
@@ -201,10 +203,11 @@ class Retriever:
         hits.sort(key=lambda h: -h.score)
         return hits
 
-    def _coverage(self, norm: str, sentences: bool = False):
+    def _coverage(self, norm: str, sentences: bool = False, fields: bool = False):
         """IDF-weighted share of the question's bigrams an article contains (a function of the key).
 
-        With ``sentences`` the share is that of the article's best single sentence.
+        With ``sentences`` the share is that of the article's best single
+        sentence; with ``fields``, that of its law name and chapter heading.
         """
         grams = {g for g in set(bigrams(norm)) | {b for e in expansions(norm) for b in bigrams(e)} if g in self.gram_idf}
         weights = sorted((self.gram_idf[g], g) for g in grams)
@@ -214,6 +217,8 @@ class Retriever:
             return sum(w for w, g in weights if g in text) / total if total else 0.0
 
         def cov(key: str) -> float:
+            if fields:
+                return share(self.article_fields.get(key, ""))
             if sentences:
                 return max((share(x) for x in self.article_sentences.get(key, [])), default=0.0)
             return share(self.article_text[key])
@@ -230,6 +235,15 @@ class Retriever:
         fusion alone (a larger weight loses MRR); sentence coverage on top,
         Recall@1 +0.02, Recall@5 +0.01, MRR +0.01.
 
+        The law name and chapter heading are a field of their own: a question
+        says what it is about (審查費, 專責人員, 放流水, 罰鍰) in the words a
+        law's title or chapter uses, while the article text seldom repeats
+        them. Their coverage, weighted FIELD_WEIGHT: MRR +0.03, Recall@1
+        +0.03 on the development set; chosen by five-fold cross-validation
+        (every fold picked 1.6, MRR 0.724 held out; 1.2 is taken, a little
+        short of the edge where 2.0 falls back). Putting the law name into the
+        BM25 text instead gained nothing.
+
         An article of a neighbouring regime (marine, drinking water …, named
         in the manifest) whose subject the question never mentions is scaled
         by ADJACENT_WEIGHT: those laws share the vocabulary of permits, fees
@@ -241,14 +255,16 @@ class Retriever:
             return hits
         cov = self._coverage(norm)
         sent = self._coverage(norm, sentences=True)
+        field = self._coverage(norm, fields=True)
         off = self.off_subject(norm)
         top = hits[0].score
         head, tail = hits[:RERANK_TOP], hits[RERANK_TOP:]
         for h in head:
-            c, sc = cov(h.key), sent(h.key)
+            c, sc, fc = cov(h.key), sent(h.key), field(h.key)
             h.lanes["coverage"] = round(c, 4)
             h.lanes["sentence"] = round(sc, 4)
-            h.score = h.score / top + COVERAGE_WEIGHT * c + SENTENCE_WEIGHT * sc
+            h.lanes["fields"] = round(fc, 4)
+            h.score = h.score / top + COVERAGE_WEIGHT * c + SENTENCE_WEIGHT * sc + FIELD_WEIGHT * fc
             if h.unit.pcode in off:
                 h.lanes["off_subject"] = ADJACENT_WEIGHT
                 h.score *= ADJACENT_WEIGHT
