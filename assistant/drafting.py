@@ -21,6 +21,7 @@ from .retrieval import ArticleHit, SearchResult
 from .textproc import bigrams, expansions, normalize, words
 
 MAX_CITATIONS = 5   # staff pick and trim; a relevant article left out cannot be added back by them as easily
+CITE_FLOOR = 0.7    # an article is cited when its score is at least this share of the best one's
 _SENT = re.compile(r"(?<=[。；：])|\n")
 _ITEM = re.compile(r"^(?:[一二三四五六七八九十百]+、|（[一二三四五六七八九十百]+）)")
 ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確定回答，為避免提供不正確的資訊，"
@@ -138,11 +139,16 @@ def _citation(n: int, hit: ArticleHit, terms: set[str], grams: set[str], questio
 
 
 def choose(hits: list[ArticleHit]) -> list[ArticleHit]:
-    """Top articles that are close enough to the best one to be worth citing."""
+    """Top articles that are close enough to the best one to be worth citing.
+
+    CITE_FLOOR is relative to the best score, so it moves with the fusion's
+    spread: with RRF_K 20 a floor of 0.7 cites 4.4 articles on average on the
+    development set (key-fact coverage 0.82), as 0.75 did with RRF_K 60.
+    """
     if not hits:
         return []
     chosen = [h for h in hits if h.explicit]
-    floor = hits[0].score * 0.75
+    floor = hits[0].score * CITE_FLOOR
     for h in hits:
         if len(chosen) >= MAX_CITATIONS:
             break

@@ -24,7 +24,7 @@ from .store import IndexVersion
 from .textproc import bigrams, domain_words, expansions, fold, normalize, synonyms, words
 from .typos import TypoFixer
 
-RRF_K = 60
+RRF_K = 20             # reciprocal rank fusion constant: 15-30 all beat the customary 60 here (see _fuse)
 LANE_WEIGHTS = {"dense": 1.0, "words": 1.0, "grams": 1.0}
 RERANK_TOP = 30        # articles the second stage re-scores
 COVERAGE_WEIGHT = 0.5  # weight of IDF-weighted question coverage against the fused score
@@ -179,7 +179,15 @@ class Retriever:
         return SearchResult(query, norm, hits[:k], timings, lane_top, fixes)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
-        """Reciprocal rank fusion over units (a unit absent from a lane adds nothing)."""
+        """Reciprocal rank fusion over units (a unit absent from a lane adds nothing).
+
+        RRF_K is 20, not the customary 60: a smaller constant lets a unit that
+        one lane ranks first stand further above the rest, which the second
+        stage then weighs against coverage. Measured on the development set
+        (with the second stage): MRR 0.719 -> 0.741, Recall@1 0.60 -> 0.66,
+        Recall@5 0.878 -> 0.867; five-fold cross-validation over K in 5..60
+        picked 15-30 in every fold, held-out MRR 0.724-0.735.
+        """
         fused = np.zeros(len(self.units), dtype=np.float64)
         for name, scores in lanes.items():
             s = np.where(mask, scores, -np.inf)
