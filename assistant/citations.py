@@ -37,6 +37,7 @@ class Draft:
     abstained: bool = False        # True: corpus does not answer; route to staff
     reason: str = ""               # why it abstained (for staff), empty otherwise
     timings: dict[str, float] = field(default_factory=dict)   # milliseconds per stage
+    corrections: list[tuple[str, str]] = field(default_factory=list)   # typos read as terms (typo, term), for staff
 
     def to_dict(self) -> dict:
         return asdict(self)

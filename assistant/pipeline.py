@@ -39,5 +39,6 @@ class Assistant:
         result = self.search(question, k=10, include_abolished=include_abolished)
         draft = self.drafter.draft(question, result)
         draft.timings.update(result.timings)
+        draft.corrections = list(result.corrections)
         draft.timings["ask_ms"] = (time.perf_counter() - t0) * 1000
         return draft

@@ -112,6 +112,16 @@ def test_wpa_ask_prints_the_draft_and_json(real_home):
     assert routed["abstained"] is True and routed["citations"] == []
 
 
+def test_wpa_ask_shows_how_a_typo_was_read(real_home):
+    res = run_wpa(["ask", "排放許可正的有效期間是多久？"], real_home, columns=200)
+    assert res.returncode == 0, res.stderr
+    assert "「排放許可正」讀作「排放許可證」" in res.stdout
+    d = json.loads(run_wpa(["ask", "--json", "排放許可正的有效期間是多久？"], real_home).stdout)
+    assert d["corrections"] == [["排放許可正", "排放許可證"]]
+    clean = json.loads(run_wpa(["ask", "--json", "排放許可證的有效期間是多久？"], real_home).stdout)
+    assert clean["corrections"] == []
+
+
 def test_wpa_ask_without_an_index_says_what_to_do(tmp_path):
     res = run_wpa(["ask", "許可證快到期要做什麼？"], tmp_path / "empty-home")
     assert res.returncode != 0
