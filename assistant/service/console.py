@@ -26,7 +26,7 @@ from .auth import (
 )
 from .context import ServiceContext, get_context
 from .db import transaction
-from .drafting import citations_of
+from .drafting import citations_of, corrections_of
 from .highlight import highlight
 from .models import ROLES, AuditEntry, Contact, Draft, Message, Outbox, Question, Snippet, User, utcnow
 
@@ -320,7 +320,7 @@ def console_router() -> APIRouter:
         return render(request, "review.html", {
             "q": question, "contact": contact, "draft": draft, "text": text, "original": original,
             "diff": diff_segments(original, text) if draft and text != original else [],
-            "citations": citations, "history": history, "deliveries": deliveries, "audit": audit,
+            "citations": citations, "corrections": corrections_of(draft), "history": history, "deliveries": deliveries, "audit": audit,
             "snippets": snippets, "earlier_drafts": earlier_drafts, "names": names, "redrafting": redrafting,
             "received": fmt_time(question.received_at, tz), "waited": fmt_duration(waited.total_seconds()),
             "sla": sla_state(waited.total_seconds(), ctx.settings.sla_minutes) if is_open else "done",

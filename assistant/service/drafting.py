@@ -48,7 +48,18 @@ def draft_row(question_id: int, query: str, draft: Draft, user_id: int | None) -
         citations=json.dumps([c.__dict__ for c in draft.citations], ensure_ascii=False),
         abstained=bool(draft.abstained), reason=draft.reason or "",
         timings=json.dumps(draft.timings or {}), error="", created_by_id=user_id, created_at=utcnow(),
+        corrections=json.dumps([list(c) for c in draft.corrections], ensure_ascii=False),
     )
+
+
+def corrections_of(row: DraftRow | None) -> list[tuple[str, str]]:
+    """How the search read the question's typos (「許可正」 as 「許可證」), for the reviewer."""
+    if row is None:
+        return []
+    try:
+        return [(str(t), str(w)) for t, w in json.loads(row.corrections or "[]")]
+    except (ValueError, TypeError):
+        return []
 
 
 def citations_of(row: DraftRow | None) -> list[Citation]:

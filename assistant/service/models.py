@@ -187,6 +187,7 @@ class Draft(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
     timings: Mapped[str] = mapped_column(Text, default="{}")
+    corrections: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")   # JSON [[typo, term], …]
     error: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

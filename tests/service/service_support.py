@@ -79,7 +79,9 @@ def fixed_draft(question: str) -> Draft:
     cite = Citation(n=1, unit_id="O0040001:14", law_name="水污染防治法", pcode="O0040001", article="第 14 條",
                     url="https://law.moj.gov.tw/LawClass/LawSingle.aspx?pcode=O0040001&flno=14", text=article,
                     passage="應向直轄市、縣（市）主管機關申請核發排放許可證", score=0.91)
-    return Draft(question=question, text=text, citations=[cite])
+    # As the real search reports a homophone typo it read as a term (see assistant/typos.py).
+    corrections = [("許可正", "許可證")] if "許可正" in question else []
+    return Draft(question=question, text=text, citations=[cite], corrections=corrections)
 
 
 # --- servers -----------------------------------------------------------------

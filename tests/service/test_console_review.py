@@ -78,6 +78,15 @@ def test_review_page_shows_question_history_draft_and_highlighted_citation(servi
     assert earlier != qid
 
 
+def test_review_page_says_how_a_typo_was_read(service):
+    typo = _ask(service, "許可正快到期了要做什麼？")
+    clean = _ask(service, "許可證快到期了要做什麼？")
+    c = _console(service, "rita", "reviewer")
+    page = c.get(f"/console/questions/{typo}").text
+    assert "檢索時將「許可正」讀作「許可證」" in page
+    assert 'id="corrections"' not in c.get(f"/console/questions/{clean}").text
+
+
 def test_edit_approve_sends_edited_text_with_retry_key_and_audits_diff(service, emu):
     qid = _ask(service, "請問許可證有效期間多久？")
     c = _console(service, "rita", "reviewer")
