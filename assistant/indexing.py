@@ -174,7 +174,8 @@ def run_ingest(settings: Settings, source: str | None = None, manifest_path: str
 
     same_embedder = prev_meta.get("embedder") == get_embedder(settings.embedder).name
     # The manifest's ranking hints live in the version's meta: a change to them alone is a new version.
-    same_hints = prev_meta.get("adjacent", []) == [asdict(r) for r in manifest.adjacent]
+    hints = [asdict(r) for r in manifest.adjacent]
+    same_hints = prev_meta.get("adjacent", []) == hints
     nothing_new = prev_id and s.added == s.changed == s.removed == 0 and same_embedder and same_hints
     if nothing_new and not force:
         s.total_seconds = time.perf_counter() - t0
@@ -197,7 +198,7 @@ def run_ingest(settings: Settings, source: str | None = None, manifest_path: str
         "manifest": str(manifest.path), "embedder": get_embedder(settings.embedder).name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "units": len(units), "laws": n_laws,
         "previous": prev_id,
-        "adjacent": [asdict(r) for r in manifest.adjacent],
+        "adjacent": hints,
     }
     write_version(index_root, units, meta, dense_units, vectors, settings.chroma_url)
     switch_current(index_root, vid, chroma_url=settings.chroma_url)

@@ -21,7 +21,7 @@ from .lawgraph import asks_penalty, build_graph
 from .lexical import LexicalIndex
 from .refs import find_law, find_refs
 from .store import IndexVersion
-from .textproc import bigrams, domain_words, expansions, fold, normalize, synonyms, words
+from .textproc import bigrams, correction_terms, expansions, fold, normalize, words
 from .typos import TypoFixer
 
 RRF_K = 20             # reciprocal rank fusion constant: 15-30 all beat the customary 60 here (see _fuse)
@@ -93,8 +93,7 @@ class Retriever:
         self.graph = build_graph(self.article_units, self.law_names)
         self._authority_cache: dict[str, str] = {}
         blob = "\n".join(self.article_text.values())
-        terms = [normalize(w) for w in domain_words()] + [normalize(t) for _, dst in synonyms() for t in dst]
-        self.typos = TypoFixer.build(terms, known=lambda w: w in blob)
+        self.typos = TypoFixer.build(correction_terms(), known=lambda w: w in blob)
         self.adjacent = [([normalize(w) for w in r["subject"]], set(r["pcodes"]))
                          for r in version.meta.get("adjacent", [])]
 
@@ -149,9 +148,9 @@ class Retriever:
         qvec = None
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            dense_query = query
-            for typo, term in fixes:         # the embedder reads the question as typed, typos corrected
-                dense_query = fold(dense_query).replace(typo, term)
+            dense_query = fold(query) if fixes else query   # the embedder reads the question as typed,
+            for typo, term in fixes:                          # typos corrected
+                dense_query = dense_query.replace(typo, term)
             qvec = self.embedder.embed_query(dense_query)
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()

@@ -64,6 +64,13 @@ def domain_words() -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def correction_terms() -> tuple[str, ...]:
+    """The terms a homophone typo may be corrected to: the domain dictionary and the synonyms' legal terms."""
+    terms = [normalize(w) for w in domain_words()] + [normalize(t) for _, dst in synonyms() for t in dst]
+    return tuple(dict.fromkeys(terms))
+
+
+@lru_cache(maxsize=1)
 def law_aliases() -> list[tuple[str, str]]:
     out = []
     for line in _resource("law_aliases.tsv").splitlines():

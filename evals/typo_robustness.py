@@ -16,7 +16,7 @@ import random
 from collections import Counter, defaultdict
 
 from assistant.pipeline import Assistant
-from assistant.textproc import domain_words, normalize, synonyms
+from assistant.textproc import correction_terms, normalize
 from assistant.typos import readings
 
 from .harness import Question, load_questions
@@ -31,8 +31,7 @@ def perturb(questions: list[Question], corpus_text: str, seed: int = 7) -> list[
     by_reading: dict[str, list[str]] = defaultdict(list)
     for ch, _ in freq.most_common(COMMON_CHARS):
         by_reading[min(readings(ch))].append(ch)
-    terms = sorted({normalize(w) for w in domain_words()} | {normalize(t) for _, d in synonyms() for t in d},
-                   key=lambda t: (-len(t), t))
+    terms = sorted(correction_terms(), key=lambda t: (-len(t), t))
     rng = random.Random(seed)
     out = []
     for q in questions:

@@ -320,7 +320,8 @@ def console_router() -> APIRouter:
         return render(request, "review.html", {
             "q": question, "contact": contact, "draft": draft, "text": text, "original": original,
             "diff": diff_segments(original, text) if draft and text != original else [],
-            "citations": citations, "corrections": corrections_of(draft), "history": history, "deliveries": deliveries, "audit": audit,
+            "citations": citations, "corrections": corrections_of(draft),
+            "history": history, "deliveries": deliveries, "audit": audit,
             "snippets": snippets, "earlier_drafts": earlier_drafts, "names": names, "redrafting": redrafting,
             "received": fmt_time(question.received_at, tz), "waited": fmt_duration(waited.total_seconds()),
             "sla": sla_state(waited.total_seconds(), ctx.settings.sla_minutes) if is_open else "done",
