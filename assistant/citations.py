@@ -38,6 +38,7 @@ class Draft:
     reason: str = ""               # why it abstained (for staff), empty otherwise
     timings: dict[str, float] = field(default_factory=dict)   # milliseconds per stage
     corrections: list[tuple[str, str]] = field(default_factory=list)   # typos read as terms (typo, term), for staff
+    read_as: str = ""              # the question in traditional characters, when it was typed in simplified
 
     def to_dict(self) -> dict:
         return asdict(self)

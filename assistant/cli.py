@@ -141,6 +141,8 @@ def ask(
         return
     # soft_wrap: the terminal wraps the draft, rich inserts no line breaks ("第 48 條" stays whole when copied)
     console.print(f"[bold]問題：[/]{escape(question)}", markup=True, soft_wrap=True)
+    if draft.read_as:
+        console.print(f"[dim]（以繁體字讀作：{escape(draft.read_as)}）[/]", soft_wrap=True)
     if draft.corrections:
         read = "、".join(f"「{t}」讀作「{w}」" for t, w in draft.corrections)
         console.print(f"[dim]（{escape(read)}）[/]", soft_wrap=True)

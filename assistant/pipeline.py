@@ -40,5 +40,6 @@ class Assistant:
         draft = self.drafter.draft(question, result)
         draft.timings.update(result.timings)
         draft.corrections = list(result.corrections)
+        draft.read_as = result.read_as if result.read_as != question else ""
         draft.timings["ask_ms"] = (time.perf_counter() - t0) * 1000
         return draft

@@ -20,8 +20,9 @@ from .embedders import Embedder
 from .lawgraph import asks_penalty, build_graph
 from .lexical import LexicalIndex
 from .refs import find_law, find_refs
+from .simplified import ScriptReader
 from .store import IndexVersion
-from .textproc import bigrams, correction_terms, expansions, fold, normalize, words
+from .textproc import bigrams, correction_terms, expansions, fold, normalize, synonyms, words
 from .typos import TypoFixer
 
 RRF_K = 20             # reciprocal rank fusion constant: 15-30 all beat the customary 60 here (see _fuse)
@@ -60,6 +61,7 @@ class SearchResult:
     timings: dict[str, float]
     lane_top: dict[str, float] = field(default_factory=dict)   # raw best scores (for abstention)
     corrections: list[tuple[str, str]] = field(default_factory=list)   # homophone typos fixed (typo, term)
+    read_as: str = ""            # the question in traditional characters (``query`` if it was typed so)
 
 
 class Retriever:
@@ -94,6 +96,7 @@ class Retriever:
         self._authority_cache: dict[str, str] = {}
         blob = "\n".join(self.article_text.values())
         self.typos = TypoFixer.build(correction_terms(), known=lambda w: w in blob)
+        self.script = ScriptReader.build(blob, correction_terms() + tuple(s for s, _ in synonyms()))
         self.adjacent = [([normalize(w) for w in r["subject"]], set(r["pcodes"]))
                          for r in version.meta.get("adjacent", [])]
 
@@ -133,10 +136,11 @@ class Retriever:
     def search(self, query: str, k: int = 10, mode: str = "hybrid", include_abolished: bool | None = None) -> SearchResult:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        norm, fixes = self.typos.fix(normalize(query))
+        text = self.script.to_traditional(query)      # 许可证 read as 許可證 (see ``simplified``)
+        norm, fixes = self.typos.fix(normalize(text))
         if include_abolished is None:
             include_abolished = bool(_ABOLISHED_ASK.search(norm))
-        named_pcode, _ = find_law(fold(query), self.law_names)
+        named_pcode, _ = find_law(fold(text), self.law_names)
         mask = np.ones(len(self.units), dtype=bool)
         mask &= self.is_law          # bureau documents are searched apart (see ``documents``)
         if not include_abolished:
@@ -148,8 +152,8 @@ class Retriever:
         qvec = None
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            dense_query = fold(query) if fixes else query   # the embedder reads the question as typed,
-            for typo, term in fixes:                          # typos corrected
+            dense_query = fold(text) if fixes else text     # the embedder reads the question as typed,
+            for typo, term in fixes:                          # in traditional characters, typos corrected
                 dense_query = dense_query.replace(typo, term)
             qvec = self.embedder.embed_query(dense_query)
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
@@ -172,10 +176,10 @@ class Retriever:
             if asks_penalty(norm):
                 hits = self._follow_penalties(norm, hits, mask)
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        hits = self._apply_refs(fold(query), hits, mask)
+        hits = self._apply_refs(fold(text), hits, mask)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
-        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes)
+        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes, read_as=text)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Reciprocal rank fusion over units (a unit absent from a lane adds nothing).

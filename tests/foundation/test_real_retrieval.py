@@ -223,3 +223,23 @@ def test_the_law_name_and_chapter_are_a_field_of_their_own(real_assistant):
     assert hits[0].unit.pcode == "O0040004"            # 放流水標準
     assert hits[0].lanes["fields"] > 0.5
     assert all(h.lanes["fields"] == 0 for h in hits if h.unit.law_name == "水污染防治法")
+
+
+@pytest.mark.parametrize("traditional, simplified", [
+    ("工廠的排放許可證快到期了，要怎麼申請展延？", "工厂的排放许可证快到期了，要怎么申请展延？"),
+    ("專責人員離職了，多久內要補人？", "专责人员离职了，多久内要补人？"),
+])
+def test_a_simplified_question_is_answered_as_the_traditional_one(real_assistant, traditional, simplified):
+    plain, typed = real_assistant.search(traditional, k=5), real_assistant.search(simplified, k=5)
+    assert typed.read_as == traditional and plain.read_as == traditional
+    assert [h.key for h in typed.hits] == [h.key for h in plain.hits]
+    draft = real_assistant.ask(simplified)
+    assert draft.abstained is False and draft.read_as == traditional
+    assert [c.unit_id for c in draft.citations] == [c.unit_id for c in real_assistant.ask(traditional).citations]
+    assert real_assistant.ask(traditional).read_as == ""       # typed in traditional: nothing to show
+
+
+def test_an_out_of_scope_question_in_simplified_still_goes_to_staff(real_assistant):
+    draft = real_assistant.ask("请问焚化炉的空气污染排放标准是多少？")
+    assert draft.abstained is True and draft.citations == []
+    assert draft.read_as == "請問焚化爐的空氣污染排放標準是多少？"
