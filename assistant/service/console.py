@@ -321,6 +321,7 @@ def console_router() -> APIRouter:
             "q": question, "contact": contact, "draft": draft, "text": text, "original": original,
             "diff": diff_segments(original, text) if draft and text != original else [],
             "citations": citations, "corrections": corrections_of(draft),
+            "read_as": draft.read_as if draft else "",
             "history": history, "deliveries": deliveries, "audit": audit,
             "snippets": snippets, "earlier_drafts": earlier_drafts, "names": names, "redrafting": redrafting,
             "received": fmt_time(question.received_at, tz), "waited": fmt_duration(waited.total_seconds()),

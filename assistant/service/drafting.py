@@ -49,6 +49,7 @@ def draft_row(question_id: int, query: str, draft: Draft, user_id: int | None) -
         abstained=bool(draft.abstained), reason=draft.reason or "",
         timings=json.dumps(draft.timings or {}), error="", created_by_id=user_id, created_at=utcnow(),
         corrections=json.dumps([list(c) for c in draft.corrections], ensure_ascii=False),
+        read_as=draft.read_as or "",
     )
 
 

@@ -188,6 +188,7 @@ class Draft(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     timings: Mapped[str] = mapped_column(Text, default="{}")
     corrections: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")   # JSON [[typo, term], …]
+    read_as: Mapped[str] = mapped_column(Text, default="", server_default="")   # the question in traditional, if typed simplified
     error: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 
 from assistant.citations import Citation, Draft
+from assistant.simplified import ScriptReader
 from assistant.lineemu.contracts import validate_webhook_body
 from assistant.lineemu.events import encode_body, sign, webhook_body
 
@@ -81,7 +82,10 @@ def fixed_draft(question: str) -> Draft:
                     passage="應向直轄市、縣（市）主管機關申請核發排放許可證", score=0.91)
     # As the real search reports a homophone typo it read as a term (see assistant/typos.py).
     corrections = [("許可正", "許可證")] if "許可正" in question else []
-    return Draft(question=question, text=text, citations=[cite], corrections=corrections)
+    # And how it reads simplified characters: the real reader, with the cited article as its corpus.
+    read_as = ScriptReader.build(article + "快到期了要做什麼").to_traditional(question)
+    return Draft(question=question, text=text, citations=[cite], corrections=corrections,
+                 read_as=read_as if read_as != question else "")
 
 
 # --- servers -----------------------------------------------------------------

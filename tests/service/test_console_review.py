@@ -87,6 +87,16 @@ def test_review_page_says_how_a_typo_was_read(service):
     assert 'id="corrections"' not in c.get(f"/console/questions/{clean}").text
 
 
+def test_review_page_says_how_a_simplified_question_was_read(service):
+    simplified = _ask(service, "许可证快到期了要做什么？")
+    traditional = _ask(service, "許可證快到期了要做什麼？")
+    c = _console(service, "rita", "reviewer")
+    page = c.get(f"/console/questions/{simplified}").text
+    assert "许可证快到期了要做什么？" in page                       # the question as the business typed it
+    assert "檢索時讀作：許可證快到期了要做什麼？" in page
+    assert 'id="read-as"' not in c.get(f"/console/questions/{traditional}").text
+
+
 def test_edit_approve_sends_edited_text_with_retry_key_and_audits_diff(service, emu):
     qid = _ask(service, "請問許可證有效期間多久？")
     c = _console(service, "rita", "reviewer")

@@ -122,12 +122,14 @@ def test_migrations_upgrade_downgrade_and_are_idempotent(database_url):
     tables = set(inspect(engine).get_table_names())
     assert {"line_events", "jobs", "questions", "drafts", "outbox", "audit_log", "users", "web_sessions",
             "login_attempts", "snippets", "contacts", "messages"} <= tables
-    assert current_revision(engine) == "0002"
-    assert "corrections" in {c["name"] for c in inspect(engine).get_columns("drafts")}
+    assert current_revision(engine) == "0003"
+    assert {"corrections", "read_as"} <= {c["name"] for c in inspect(engine).get_columns("drafts")}
+    downgrade(database_url, "0002")
+    assert "read_as" not in {c["name"] for c in inspect(engine).get_columns("drafts")}
     downgrade(database_url, "0001")
     assert "corrections" not in {c["name"] for c in inspect(engine).get_columns("drafts")}
     downgrade(database_url, "base")
     assert "questions" not in set(inspect(engine).get_table_names())
     upgrade(database_url)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     engine.dispose()
