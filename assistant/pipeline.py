@@ -9,6 +9,7 @@ from .drafting import Drafter, get_drafter
 from .embedders import get_embedder
 from .retrieval import Retriever, SearchResult
 from .store import IndexMissing, load_version  # noqa: F401  (IndexMissing re-exported for callers)
+from .textproc import fold
 
 
 class Assistant:
@@ -40,6 +41,7 @@ class Assistant:
         draft = self.drafter.draft(question, result)
         draft.timings.update(result.timings)
         draft.corrections = list(result.corrections)
-        draft.read_as = result.read_as if result.read_as != question else ""
+        # Shown to staff only when the reading changed more than a variant the search folds anyway (台/臺).
+        draft.read_as = result.read_as if fold(result.read_as) != fold(question) else ""
         draft.timings["ask_ms"] = (time.perf_counter() - t0) * 1000
         return draft

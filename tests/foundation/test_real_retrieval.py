@@ -239,6 +239,12 @@ def test_a_simplified_question_is_answered_as_the_traditional_one(real_assistant
     assert real_assistant.ask(traditional).read_as == ""       # typed in traditional: nothing to show
 
 
+def test_a_traditional_variant_is_not_reported_as_a_simplified_reading(real_assistant):
+    question = "機台保養那天可以改期檢測嗎？"            # the corpus writes 臺; 台 alone is no simplified text
+    assert real_assistant.search(question).read_as == "機臺保養那天可以改期檢測嗎？"
+    assert real_assistant.ask(question).read_as == ""
+
+
 def test_an_out_of_scope_question_in_simplified_still_goes_to_staff(real_assistant):
     draft = real_assistant.ask("请问焚化炉的空气污染排放标准是多少？")
     assert draft.abstained is True and draft.citations == []
