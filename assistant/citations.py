@@ -26,6 +26,8 @@ class Citation:
 
     @property
     def label(self) -> str:
+        if self.source_kind != "law" and self.article:
+            return f"{self.law_name}〈{self.article}〉"      # a bureau document and its entry
         return f"{self.law_name}{self.article}" if self.article else self.law_name
 
 

@@ -17,7 +17,7 @@ from ingest.units import Unit
 from .citations import Citation, Draft
 from .lawgraph import asks_penalty
 from .scope import check_scope
-from .retrieval import ArticleHit, SearchResult
+from .retrieval import ArticleHit, DocumentHit, SearchResult
 from .textproc import bigrams, expansions, normalize, words
 
 MAX_CITATIONS = 5   # staff pick and trim; a relevant article left out cannot be added back by them as easily
@@ -27,6 +27,10 @@ _ITEM = re.compile(r"^(?:[一二三四五六七八九十百]+、|（[一二三�
 ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確定回答，為避免提供不正確的資訊，"
                 "已轉請本局承辦人員確認後回覆您。")
 FOOTER = "※ 本回覆依上列法規條文整理，條文全文以全國法規資料庫公告為準。"
+DOC_FOOTER = "※ 本回覆依本局服務資料整理。"
+FAQ_ANSWER = 0.5    # an FAQ entry the question restates this closely is the answer (see faq_draft)
+FORM_MIN = 0.4      # a form whose name the question speaks of this closely is pointed to (see form_for)
+_FORM_ASK = re.compile(r"申請書|申請表|申報表|書表|表單|表格|哪一?張表|下載|(填|送|交|附)什麼表")
 
 
 class Drafter(Protocol):
@@ -157,35 +161,74 @@ def choose(hits: list[ArticleHit]) -> list[ArticleHit]:
     return chosen
 
 
+def _document_citation(n: int, doc: DocumentHit) -> Citation:
+    u = doc.unit
+    return Citation(n=n, unit_id=u.id, law_name=u.law_name, pcode="", article=u.extra, url=u.url,
+                    text=u.text, passage=u.text, score=doc.match, source_kind=u.source_kind)
+
+
+def faq_for(result: SearchResult) -> DocumentHit | None:
+    """The bureau's FAQ entry the question restates, unless the question names an article.
+
+    An FAQ entry is the bureau's own approved answer to a question about its
+    service (can corrections be sent in LINE, who writes the replies), which no
+    law article answers; retrieval over the laws would cite something loosely
+    related instead.
+    """
+    if result.hits and result.hits[0].explicit:
+        return None
+    return next((d for d in result.documents if d.unit.source_kind == "faq" and d.match >= FAQ_ANSWER), None)
+
+
+def form_for(result: SearchResult) -> DocumentHit | None:
+    """The catalog's form for a question that asks which form to file (申請書, 表格, 下載 …)."""
+    if not _FORM_ASK.search(result.read_as or result.query):
+        return None
+    return next((d for d in result.documents if d.unit.source_kind == "form" and d.match >= FORM_MIN), None)
+
+
+def _short_answer(cites: list[Citation], chosen: list[ArticleHit], terms: set[str], grams: set[str], q: str) -> str:
+    """The direct answer: the single most question-like sentence among the cited passages,
+    taken from the article the question names when it names one."""
+    named = [c for c, h in zip(cites, chosen) if h.explicit]
+    best, best_n, best_score = "", cites[0].n, -1.0
+    for c in named or cites:
+        for sent in sentences(c.passage):
+            sc = sentence_score(sent, terms, grams, q) * (1.0 if c.n == 1 else 0.8)
+            if sc > best_score:
+                best, best_n, best_score = sent, c.n, sc
+    return f"簡答：依{cites[best_n - 1].label}，{best}[{best_n}]"
+
+
 class ExtractiveDrafter:
     """No model: the answer is the cited articles' own sentences, numbered."""
 
     def draft(self, question: str, result: SearchResult) -> Draft:
+        faq = faq_for(result)
         ev = assess(result)
-        if not ev.strong:
+        if faq is None and not ev.strong:
             return Draft(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, reason=ev.reason)
         terms, grams = query_terms(result.normalized)
         q = result.normalized
-        chosen = choose(result.hits)
-        cites = [_citation(i + 1, h, terms, grams, q) for i, h in enumerate(chosen)]
-        # The direct answer: the single most question-like sentence among the cited passages,
-        # taken from the article the question names when it names one.
-        named = [c for c, h in zip(cites, chosen) if h.explicit]
-        best, best_n, best_score = "", cites[0].n, -1.0
-        for c in named or cites:
-            for sent in sentences(c.passage):
-                sc = sentence_score(sent, terms, grams, q) * (1.0 if c.n == 1 else 0.8)
-                if sc > best_score:
-                    best, best_n, best_score = sent, c.n, sc
-        lines = [f"簡答：依{cites[best_n - 1].label}，{best}[{best_n}]", "", "說明："]
+        cites: list[Citation] = [_document_citation(1, faq)] if faq else []
+        chosen = choose(result.hits) if ev.strong else []
+        if faq is not None:        # beside an FAQ answer, only the laws its 依據 names (none for a service question)
+            chosen = [h for h in chosen if h.unit.law_name in faq.unit.text]
+        cites += [_citation(len(cites) + i + 1, h, terms, grams, q) for i, h in enumerate(chosen)]
+        # The bureau's FAQ answer (without its 依據 line) is the short answer when there is one.
+        short = f"簡答：{faq.unit.text.splitlines()[0]}[1]" if faq else _short_answer(cites, chosen, terms, grams, q)
+        lines = [short, "", "說明："]
         for c in cites:
             flag = "（已廢止）" if c.abolished else ""
             lines.append(f"[{c.n}] {c.label}{flag}：「{c.passage}」")
-        lines.append("")
-        lines.append("法規連結：")
-        for c in cites:
-            lines.append(f"[{c.n}] {c.label} {c.url}")
-        lines.append(FOOTER)
+        form = form_for(result)
+        if form is not None:
+            cites.append(_document_citation(len(cites) + 1, form))
+            lines += ["", "相關書表：", f"[{cites[-1].n}] {cites[-1].label}：「{cites[-1].passage}」"]
+        laws = [c for c in cites if c.source_kind == "law"]
+        if laws:
+            lines += ["", "法規連結："] + [f"[{c.n}] {c.label} {c.url}" for c in laws]
+        lines.append(FOOTER if laws else DOC_FOOTER)
         return Draft(question=question, text="\n".join(lines), citations=cites, abstained=False)
 
 

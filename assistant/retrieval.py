@@ -37,6 +37,7 @@ DENSE_CANDIDATES = 100
 FOLLOW_TOP = 10        # duties whose penalties a consequence question follows
 AUTHORITY_DECAY = 0.95  # an act article behind a matched order article (per authorizing article), 裁罰準則 after a penalty
 PENALTY_EPS = 0.1       # how far above the duty it punishes a penalty is placed, for a question about consequences
+DOC_FLOOR = 0.3         # least share of a bureau document's heading the question must contain (see match_documents)
 _ABOLISHED_ASK = re.compile(r"廢止|已廢|舊法|舊制|以前的規定|過去的規定|修正前")
 
 
@@ -54,6 +55,14 @@ class ArticleHit:
 
 
 @dataclass
+class DocumentHit:
+    """A bureau document (FAQ entry, form in the catalog) whose heading the question asks about."""
+
+    unit: Unit
+    match: float                 # IDF-weighted share of the heading's bigrams found in the question
+
+
+@dataclass
 class SearchResult:
     query: str
     normalized: str
@@ -62,6 +71,7 @@ class SearchResult:
     lane_top: dict[str, float] = field(default_factory=dict)   # raw best scores (for abstention)
     corrections: list[tuple[str, str]] = field(default_factory=list)   # homophone typos fixed (typo, term)
     read_as: str = ""            # the question in traditional characters (``query`` if it was typed so)
+    documents: list[DocumentHit] = field(default_factory=list)   # bureau documents, best match first
 
 
 class Retriever:
@@ -83,10 +93,14 @@ class Retriever:
             df.update(set(bigrams(text)))
         n = len(self.article_text)
         self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
+        self.max_idf = max(self.gram_idf.values(), default=1.0)
+        self.median_idf = float(np.median(list(self.gram_idf.values()))) if self.gram_idf else 1.0
         self.lex = LexicalIndex.build(self.units)
         self.dense_count = int(version.collection.count())
         self.abolished = np.array([u.abolished for u in self.units])
         self.is_law = np.array([u.source_kind == "law" for u in self.units])
+        # FAQ entries and forms have a heading a question can name; a guide's section title is too short to.
+        self.document_rows = [i for i, u in enumerate(self.units) if u.source_kind in ("faq", "form") and u.extra]
         self.row = {u.id: i for i, u in enumerate(self.units)}
         self.law_names = {u.law_name: u.pcode for u in self.units if u.pcode}
         self.article_rows: dict[str, list[int]] = {}
@@ -142,7 +156,7 @@ class Retriever:
             include_abolished = bool(_ABOLISHED_ASK.search(norm))
         named_pcode, _ = find_law(fold(text), self.law_names)
         mask = np.ones(len(self.units), dtype=bool)
-        mask &= self.is_law          # bureau documents are searched apart (see ``documents``)
+        mask &= self.is_law          # bureau documents are matched apart (see ``match_documents``)
         if not include_abolished:
             mask &= ~self.abolished
             if named_pcode:   # naming an abolished law is asking for it
@@ -179,7 +193,8 @@ class Retriever:
         hits = self._apply_refs(fold(text), hits, mask)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
-        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes, read_as=text)
+        documents = self.match_documents(norm) if mode == "hybrid" else []
+        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes, read_as=text, documents=documents)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Reciprocal rank fusion over units (a unit absent from a lane adds nothing).
@@ -213,6 +228,46 @@ class Retriever:
                                    lanes={n: float(s[best]) for n, s in lanes.items()}))
         hits.sort(key=lambda h: -h.score)
         return hits
+
+    def match_documents(self, norm: str, floor: float = DOC_FLOOR) -> list[DocumentHit]:
+        """Bureau documents whose heading (an FAQ's question, a form's name) the question restates.
+
+        The bureau's own material answers what the laws do not (which form to
+        file, whether corrections can be sent in LINE) and is kept out of the
+        article ranking, so it is matched apart, on the heading and not the
+        body (an FAQ answer or a form's description borrows the laws'
+        vocabulary and would match any permit question). The match is a
+        weighted Dice overlap of the two texts' bigrams and Latin words.
+
+        An FAQ entry is matched strictly: a bigram the laws never use (多久,
+        哪一張) weighs as much as a middling legal one, so a question that
+        shares an entry's subject but asks something else (which form to file
+        for a renewal, not when to renew) falls short. A form's name is matched
+        loosely, the question's everyday words and abbreviations expanded
+        (定檢 → 檢測申報), because a form is only offered to a question that asks
+        for one (``drafting.form_for``).
+        """
+        strict = self._doc_terms(norm, unknown=self.median_idf)
+        loose = self._doc_terms(" ".join([norm, *(normalize(e) for e in expansions(norm))]))
+        out = []
+        for row in self.document_rows:
+            u = self.units[row]
+            faq = u.source_kind == "faq"
+            question = strict if faq else loose
+            heading = self._doc_terms(normalize(u.extra), unknown=self.median_idf if faq else None)
+            both = sum(w for t, w in heading.items() if t in question)
+            total = sum(heading.values()) + sum(question.values())
+            match = 2 * both / total if total else 0.0
+            if match >= floor:
+                out.append(DocumentHit(u, round(match, 4)))
+        return sorted(out, key=lambda d: -d.match)
+
+    def _doc_terms(self, text: str, unknown: float | None = None) -> dict[str, float]:
+        """Weighted terms for document matching: bigrams by IDF (those the corpus lacks at ``unknown``,
+        or left out), Latin words (LINE, PDF) at the top weight."""
+        out = {g: self.gram_idf.get(g, unknown) for g in bigrams(text) if g in self.gram_idf or unknown is not None}
+        out.update({w: self.max_idf for w in re.findall(r"[a-z]{2,}", text.lower())})
+        return out
 
     def _coverage(self, norm: str, sentences: bool = False, fields: bool = False):
         """IDF-weighted share of the question's bigrams an article contains (a function of the key).
