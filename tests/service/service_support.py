@@ -84,7 +84,13 @@ def fixed_draft(question: str) -> Draft:
     corrections = [("許可正", "許可證")] if "許可正" in question else []
     # And how it reads simplified characters: the real reader, with the cited article as its corpus.
     read_as = ScriptReader.build(article + "快到期了要做什麼").to_traditional(question)
-    return Draft(question=question, text=text, citations=[cite], corrections=corrections,
+    cites = [cite]
+    if "申請書" in question:      # as the real drafter points to the forms catalog (drafting.form_for)
+        cites.append(Citation(n=2, unit_id="form:forms:0", law_name="水污染防治許可申請書表目錄", pcode="",
+                              article="WP-02 排放許可證（文件）申請書", url="", text="排放許可證申請時填寫。",
+                              passage="排放許可證申請時填寫。", score=0.6, source_kind="form"))
+        text += "\n相關書表：\n[2] 水污染防治許可申請書表目錄〈WP-02 排放許可證（文件）申請書〉"
+    return Draft(question=question, text=text, citations=cites, corrections=corrections,
                  read_as=read_as if read_as != question else "")
 
 

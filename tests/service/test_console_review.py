@@ -97,6 +97,16 @@ def test_review_page_says_how_a_simplified_question_was_read(service):
     assert 'id="read-as"' not in c.get(f"/console/questions/{traditional}").text
 
 
+def test_a_bureau_document_citation_is_marked_and_has_no_law_link(service):
+    qid = _ask(service, "排放許可證的申請書要去哪裡拿？")
+    page = _console(service, "rita", "reviewer").get(f"/console/questions/{qid}").text
+    form = page[page.index('id="cite-2"'):]
+    assert "[2] 水污染防治許可申請書表目錄〈WP-02 排放許可證（文件）申請書〉" in form
+    assert 'data-kind="form">本局資料</span>' in form and "官方條文頁面" not in form
+    first = page[page.index('id="cite-1"'):page.index('id="cite-2"')]
+    assert "本局資料" not in first and "官方條文頁面" in first
+
+
 def test_edit_approve_sends_edited_text_with_retry_key_and_audits_diff(service, emu):
     qid = _ask(service, "請問許可證有效期間多久？")
     c = _console(service, "rita", "reviewer")
