@@ -28,7 +28,7 @@ ABSTAIN_TEXT = ("這個問題目前收錄的水污染防治法規資料無法確
                 "已轉請本局承辦人員確認後回覆您。")
 FOOTER = "※ 本回覆依上列法規條文整理，條文全文以全國法規資料庫公告為準。"
 DOC_FOOTER = "※ 本回覆依本局服務資料整理。"
-FAQ_ANSWER = 0.5    # an FAQ entry the question restates this closely is the answer (see faq_draft)
+FAQ_ANSWER = 0.5    # an FAQ entry the question restates this closely is the answer (see faq_for)
 FORM_MIN = 0.4      # a form whose name the question speaks of this closely is pointed to (see form_for)
 _FORM_ASK = re.compile(r"申請書|申請表|申報表|書表|表單|表格|哪一?張表|下載|(填|送|交|附)什麼表")
 

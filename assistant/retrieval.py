@@ -37,7 +37,7 @@ DENSE_CANDIDATES = 100
 FOLLOW_TOP = 10        # duties whose penalties a consequence question follows
 AUTHORITY_DECAY = 0.95  # an act article behind a matched order article (per authorizing article), 裁罰準則 after a penalty
 PENALTY_EPS = 0.1       # how far above the duty it punishes a penalty is placed, for a question about consequences
-DOC_FLOOR = 0.3         # least share of a bureau document's heading the question must contain (see match_documents)
+DOC_FLOOR = 0.3         # least overlap of a bureau document's heading with the question to report it (see match_documents)
 _ABOLISHED_ASK = re.compile(r"廢止|已廢|舊法|舊制|以前的規定|過去的規定|修正前")
 
 
@@ -59,7 +59,7 @@ class DocumentHit:
     """A bureau document (FAQ entry, form in the catalog) whose heading the question asks about."""
 
     unit: Unit
-    match: float                 # IDF-weighted share of the heading's bigrams found in the question
+    match: float                 # weighted Dice overlap of the heading and the question, 0..1
 
 
 @dataclass

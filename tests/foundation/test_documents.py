@@ -57,7 +57,7 @@ def test_no_form_is_offered_when_the_question_does_not_ask_for_one(assistant):
     assert "相關書表" not in draft.text
 
 
-def test_document_match_is_the_share_of_the_heading_the_question_says(assistant):
+def test_document_match_is_the_overlap_of_heading_and_question(assistant):
     r = assistant.retriever
     exact = r.match_documents(r.search("虛構測試申請文件不齊怎麼辦？").normalized, floor=0.0)
     assert exact[0].unit.extra == "虛構測試申請文件不齊怎麼辦？" and exact[0].match == 1.0
