@@ -7,6 +7,7 @@ index, so a number is read as a ratio, not on its own.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,14 @@ class Question:
     answer_points: list[str]
     kind: str
     category: str = ""
+
+
+def benchmark_args(doc: str) -> argparse.Namespace:
+    """The arguments of a benchmark over a question file: ``--questions FILE [--json OUT]``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--questions", required=True)
+    ap.add_argument("--json", default=None)
+    return ap.parse_args()
 
 
 def load_questions(path: str | Path) -> list[Question]:

@@ -8,7 +8,6 @@ product reads them, and on the simplified ones with the reader switched off
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 
@@ -16,7 +15,7 @@ import opencc
 
 from assistant.pipeline import Assistant
 
-from .harness import load_questions, run_eval
+from .harness import benchmark_args, load_questions, run_eval
 
 
 class _AsTyped:
@@ -27,10 +26,7 @@ class _AsTyped:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--questions", required=True)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
+    args = benchmark_args(__doc__)
     a = Assistant.load()
     questions = load_questions(args.questions)
     t2s = opencc.OpenCC("t2s")

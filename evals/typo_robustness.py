@@ -10,7 +10,6 @@ index (``$WPA_HOME``).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from collections import Counter, defaultdict
@@ -19,7 +18,7 @@ from assistant.pipeline import Assistant
 from assistant.textproc import correction_terms, normalize
 from assistant.typos import readings
 
-from .harness import Question, load_questions
+from .harness import Question, benchmark_args, load_questions
 from .metrics import mrr_at, recall_at
 
 COMMON_CHARS = 3000     # replacement characters come from the corpus's most frequent ones
@@ -63,10 +62,7 @@ def score(a: Assistant, items: list[tuple[Question, str]]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--questions", required=True)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
+    args = benchmark_args(__doc__)
     a = Assistant.load()
     r = a.retriever
     items = perturb(load_questions(args.questions), "\n".join(r.article_text.values()))
