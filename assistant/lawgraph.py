@@ -6,7 +6,9 @@ penalty article that names the duty only by number ("違反第十四條第一項
 the duty article it cites shares many. The graph lets retrieval follow the
 duties a question matches to the penalties that cite them, and it knows that an
 order's articles stand behind the article of the act that authorizes the order
-(its first article: "本辦法依水污染防治法第二十一條第二項規定訂定之").
+(its first article: "本辦法依水污染防治法第二十一條第二項規定訂定之"), and
+which article of another law an article carries out ("依本法第二十六條第二項規
+定…").
 
 Built from the units at load time; nothing here is stored in the index.
 """
@@ -42,6 +44,7 @@ class LawGraph:
     authority: dict[str, list[str]] = field(default_factory=dict)   # order pcode -> act article keys behind it
     punishes: dict[str, list[str]] = field(default_factory=dict)    # cited article key -> penalty article keys
     law_penalties: dict[str, list[str]] = field(default_factory=dict)  # pcode named whole -> penalty article keys
+    cites: dict[str, list[str]] = field(default_factory=dict)       # article key -> articles of other laws it cites
 
     penalties: set[str] = field(default_factory=set)                 # every penalty article key
 
@@ -81,6 +84,16 @@ def build_graph(article_units: dict[str, list[Unit]], law_names: dict[str, str])
         parent[pcode] = src
         keys = [f"{src}:{_flno(r.group(2), r.group(3))}" for r in _REF.finditer(m.group(0))]
         g.authority[pcode] = list(dict.fromkeys(keys))
+
+    for pcode, arts in by_law.items():
+        for key, units in arts[1:] if pcode in g.authority else arts:   # an order's first article is its authority
+            cited = []
+            for r in _REF.finditer("".join(x.text for x in units)):
+                src = _resolve(r.group(1), pcode, parent.get(pcode), law_names)
+                if src and src != pcode:
+                    cited.append(f"{src}:{_flno(r.group(2), r.group(3))}")
+            if cited:
+                g.cites[key] = list(dict.fromkeys(cited))
 
     for pcode, arts in by_law.items():
         name = arts[0][1][0].law_name

@@ -37,6 +37,8 @@ DENSE_CANDIDATES = 100
 FOLLOW_TOP = 10        # duties whose penalties a consequence question follows
 AUTHORITY_DECAY = 0.95  # an act article behind a matched order article (per authorizing article), 裁罰準則 after a penalty
 PENALTY_EPS = 0.1       # how far above the duty it punishes a penalty is placed, for a question about consequences
+CITE_TOP = 3           # best articles whose citations of another law's articles are followed
+CITE_WEIGHT = 0.2      # share of a citing article's score the cited article gains (see _follow_citations)
 DOC_FLOOR = 0.3         # least overlap of a bureau document's heading with the question to report it (see match_documents)
 _ABOLISHED_ASK = re.compile(r"廢止|已廢|舊法|舊制|以前的規定|過去的規定|修正前")
 
@@ -187,6 +189,7 @@ class Retriever:
         if mode == "hybrid":
             t = time.perf_counter()
             hits = self._rerank(norm, hits)
+            hits = self._follow_citations(hits)
             if asks_penalty(norm):
                 hits = self._follow_penalties(norm, hits, mask)
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
@@ -337,6 +340,38 @@ class Retriever:
                 h.score *= ADJACENT_WEIGHT
         head.sort(key=lambda h: -h.score)
         return head + tail
+
+    def _follow_citations(self, hits: list[ArticleHit]) -> list[ArticleHit]:
+        """The articles of another law that the best matches carry out gain a share of their score.
+
+        An order's article that fits the question in its own words often
+        names the act's article it carries out by number ("依本法第二十六條第
+        二項規定…"), and that act article is the governing one a reviewer
+        cites: the 施行細則's rule on inspecting military sites points at the
+        act's inspection power, the 管理辦法's rule on dilution at the act's
+        ban on bypassing treatment. Each cited article gains CITE_WEIGHT of
+        the best citing article's score; citations inside one law ("依第二條
+        規定") are left out, since they point at definitions and procedure,
+        not at the governing rule. Measured on the development set: Recall@5
+        0.867 -> 0.889, MRR 0.743 -> 0.751, no question lower (weights 0.1 to
+        0.2 with the top 1 to 5 articles; 0.25 and above start to demote);
+        five-fold cross-validation over weight and top: held-out MRR
+        0.735-0.749, Recall@5 0.889 in four splits of five.
+        """
+        gain: dict[str, float] = {}
+        for h in hits[:CITE_TOP]:
+            for key in self.graph.cites.get(h.key, []):
+                gain[key] = max(gain.get(key, 0.0), h.score)
+        if not gain:
+            return hits
+        by_key = {h.key: h for h in hits}
+        for key, s in gain.items():
+            h = by_key.get(key)
+            if h is None:     # not matched at all, or an abolished or unknown article
+                continue
+            h.lanes["cited_by"] = round(s, 4)
+            h.score += CITE_WEIGHT * s
+        return sorted(by_key.values(), key=lambda h: -h.score)
 
     def _follow_penalties(self, norm: str, hits: list[ArticleHit], mask: np.ndarray) -> list[ArticleHit]:
         """For a question about consequences: lift the penalties that cite the duties it matches.

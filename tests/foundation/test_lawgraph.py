@@ -73,3 +73,11 @@ def test_consequence_questions_are_recognised():
     assert asks_penalty("沒有許可證就排水，被查到會怎樣？")
     assert asks_penalty("定檢忘記報會被罰嗎")
     assert not asks_penalty("許可證展延要附哪些文件？")
+
+
+def test_an_article_cites_the_articles_of_other_laws_it_carries_out():
+    g = _graph()
+    assert g.cites[f"{RULES}:2"] == [f"{ACT}:5", f"{ACT}:9"]     # 本法 inside an order is its act
+    assert f"{ORDER}:1" not in g.cites        # an order's authority sentence is the authority map's business
+    assert f"{ACT}:6" not in g.cites          # 第二十條 of the same law: procedure, not a governing rule
+    assert f"{ACT}:10" not in g.cites         # 行政罰法 is not a law this graph holds

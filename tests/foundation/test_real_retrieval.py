@@ -217,6 +217,17 @@ def test_an_order_article_passes_its_score_to_the_act_article_it_answers_to(real
     assert r._nearest_authority("O0040054:83", acts) == "O0040001:22"   # reporting frequency → §22 reporting
 
 
+@pytest.mark.parametrize("question, act_article, within", [
+    ("環保局人員要進去軍事機關查廢水，要怎麼進行？", "O0040001:26", 3),   # 施行細則 §13: 依本法第二十六條…
+    ("稀釋廢水要在哪個處理單元做？", "O0040001:18-1", 1),                 # 檢測申報管理辦法 §37: 依本法第十八條之一…
+])
+def test_the_act_article_an_order_article_carries_out_is_lifted(real_assistant, question, act_article, within):
+    hits = real_assistant.search(question, k=10).hits
+    keys = [h.key for h in hits]
+    assert act_article in keys[:within], keys
+    assert next(h for h in hits if h.key == act_article).lanes.get("cited_by")
+
+
 def test_the_law_name_and_chapter_are_a_field_of_their_own(real_assistant):
     # The question names its subject (放流水標準) the way a law's title does; the article text seldom repeats it.
     hits = real_assistant.search("放流水標準的限值單位是什麼？", k=5).hits
