@@ -197,7 +197,29 @@ def _short_answer(cites: list[Citation], chosen: list[ArticleHit], terms: set[st
             sc = sentence_score(sent, terms, grams, q) * (1.0 if c.n == 1 else 0.8)
             if sc > best_score:
                 best, best_n, best_score = sent, c.n, sc
-    return f"簡答：依{cites[best_n - 1].label}，{best}[{best_n}]"
+    return f"簡答：依{cites[best_n - 1].label}，{_with_lead(best, sentences(cites[best_n - 1].text))}[{best_n}]"
+
+
+def _with_lead(sent: str, article: list[str]) -> str:
+    """An enumerated item as the short answer keeps the sentence that introduces its list.
+
+    "三、放流水導電度不得低於…" says nothing on its own; with "…處理設施，應維持
+    正常操作，其規定如下：" in front it is an answer. A lead-in that is a proviso
+    ("但因公務需要辦理者，不適用之：") keeps the sentence it qualifies, which names
+    the list ("…辦理下列事項，應徵收行政規費。"). When the article holds no lead-in,
+    the item's bare number is dropped instead.
+    """
+    m = _ITEM.match(sent)
+    if not m:
+        return sent
+    i = article.index(sent) if sent in article else 0
+    j = next((j for j in range(i - 1, -1, -1) if article[j].endswith("：") and not _ITEM.match(article[j])), None)
+    if j is None:
+        return sent[m.end():]
+    lead = article[j]
+    if lead.startswith("但") and j > 0 and not _ITEM.match(article[j - 1]):
+        lead = article[j - 1] + lead
+    return lead + sent
 
 
 class ExtractiveDrafter:
