@@ -30,6 +30,7 @@ LANE_WEIGHTS = {"dense": 1.0, "words": 1.0, "grams": 1.0}
 RERANK_TOP = 30        # articles the second stage re-scores
 COVERAGE_WEIGHT = 0.5  # weight of IDF-weighted question coverage against the fused score
 SENTENCE_WEIGHT = 0.3   # weight of the best single sentence's coverage (sentence-level matching)
+GAP_WEIGHT = 0.5        # a question's character pair found with one character between (see _coverage)
 FIELD_WEIGHT = 1.2      # weight of the law name's and chapter heading's coverage (field-aware scoring)
 ADJACENT_WEIGHT = 0.8   # a neighbouring regime's article the question does not speak of (manifest laws.adjacent)
 _SENTENCE = re.compile(r"(?<=[。；])|\n")
@@ -277,13 +278,28 @@ class Retriever:
 
         With ``sentences`` the share is that of the article's best single
         sentence; with ``fields``, that of its law name and chapter heading.
+
+        A pair of the question's characters that the text writes with one
+        character between them counts GAP_WEIGHT: the law spells out what a
+        question clips (產量 as 產生量, 排水 as 排放水), which a bigram misses
+        entirely. Measured on the
+        development set: Recall@5 0.889 -> 0.900, MRR 0.751 -> 0.753, no
+        question lower; every weight from 0.3 to 1.0, on the article alone or
+        also on its sentences, gave Recall@5 0.900 and MRR 0.751-0.754.
         """
         grams = {g for g in set(bigrams(norm)) | {b for e in expansions(norm) for b in bigrams(e)} if g in self.gram_idf}
         weights = sorted((self.gram_idf[g], g) for g in grams)
         total = sum(w for w, _ in weights)
+        gapped = {g: re.compile(f"{re.escape(g[0])}[\u4e00-\u9fff]{re.escape(g[-1])}") for _, g in weights if len(g) == 2}
+
+        def found(g: str, text: str) -> float:
+            if g in text:
+                return 1.0
+            rx = gapped.get(g)
+            return GAP_WEIGHT if rx is not None and rx.search(text) else 0.0
 
         def share(text: str) -> float:
-            return sum(w for w, g in weights if g in text) / total if total else 0.0
+            return sum(w * found(g, text) for w, g in weights) / total if total else 0.0
 
         def cov(key: str) -> float:
             if fields:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from assistant.retrieval import GAP_WEIGHT
 from ingest.moj import article_flno, article_url, load_corpus
 
 from .conftest import MOJ_2024
@@ -226,6 +227,15 @@ def test_the_act_article_an_order_article_carries_out_is_lifted(real_assistant, 
     keys = [h.key for h in hits]
     assert act_article in keys[:within], keys
     assert next(h for h in hits if h.key == act_article).lanes.get("cited_by")
+
+
+def test_a_clipped_word_matches_the_law_spelling_it_out(real_assistant):
+    r = real_assistant.retriever
+    text = r.article_text["O0040054:83"]            # 檢測申報管理辦法 §83: …每日最大廢（污）水產生量之百分之六十…
+    assert "產量" not in text and "產生量" in text
+    assert r._coverage("產量")("O0040054:83") == pytest.approx(GAP_WEIGHT)
+    assert r._coverage("產生量")("O0040054:83") == pytest.approx(1.0)
+    assert r._coverage("產量")("O0040001:1") == 0.0         # 水污染防治法 §1 has neither
 
 
 def test_the_law_name_and_chapter_are_a_field_of_their_own(real_assistant):
