@@ -212,7 +212,8 @@ def _with_lead(sent: str, article: list[str]) -> str:
     m = _ITEM.match(sent)
     if not m:
         return sent
-    i = article.index(sent) if sent in article else 0
+    # The passage closes an unpunctuated sentence (a list's last item) with 。; the article does not.
+    i = next((k for k, x in enumerate(article) if sent in (x, x + "。")), 0)
     j = next((j for j in range(i - 1, -1, -1) if article[j].endswith("：") and not _ITEM.match(article[j])), None)
     if j is None:
         return sent[m.end():]

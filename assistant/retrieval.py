@@ -282,10 +282,10 @@ class Retriever:
         A pair of the question's characters that the text writes with one
         character between them counts GAP_WEIGHT: the law spells out what a
         question clips (產量 as 產生量, 排水 as 排放水), which a bigram misses
-        entirely. Measured on the
-        development set: Recall@5 0.889 -> 0.900, MRR 0.751 -> 0.753, no
-        question lower; every weight from 0.3 to 1.0, on the article alone or
-        also on its sentences, gave Recall@5 0.900 and MRR 0.751-0.754.
+        entirely. Measured on the development set: Recall@5 0.889 -> 0.900,
+        MRR 0.751 -> 0.753, no question lower; every weight from 0.3 to 1.0,
+        on the article alone or also on its sentences, gave Recall@5 0.900
+        and MRR 0.751-0.754.
         """
         grams = {g for g in set(bigrams(norm)) | {b for e in expansions(norm) for b in bigrams(e)} if g in self.gram_idf}
         weights = sorted((self.gram_idf[g], g) for g in grams)
@@ -370,7 +370,8 @@ class Retriever:
         規定") are left out, since they point at definitions and procedure,
         not at the governing rule. Measured on the development set: Recall@5
         0.867 -> 0.889, MRR 0.743 -> 0.751, no question lower (weights 0.1 to
-        0.2 with the top 1 to 5 articles; 0.25 and above start to demote);
+        0.2 with the top 1 to 3 articles; 0.25 and above, or the top 5 at 0.2,
+        start to demote one);
         five-fold cross-validation over weight and top: held-out MRR
         0.735-0.749, Recall@5 0.889 in four splits of five.
         """
