@@ -116,7 +116,7 @@ def assess(result: SearchResult) -> Evidence:
     top = result.hits[0]
     if top.explicit:
         return Evidence(True, "", 1.0, 1.0)
-    scope = check_scope(result.read_as or result.query)
+    scope = result.scope or check_scope(result.read_as or result.query)
     if not scope.in_scope:
         return Evidence(False, scope.reason, 0.0, result.lane_top.get("dense", 0.0))
     terms, _ = query_terms(result.normalized)

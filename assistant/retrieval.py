@@ -20,6 +20,7 @@ from .embedders import Embedder
 from .lawgraph import asks_penalty, build_graph
 from .lexical import LexicalIndex
 from .refs import find_law, find_refs
+from .scope import ScopeCheck, check_scope
 from .simplified import ScriptReader
 from .store import IndexVersion
 from .textproc import bigrams, correction_terms, expansions, fold, normalize, synonyms, words
@@ -75,6 +76,7 @@ class SearchResult:
     corrections: list[tuple[str, str]] = field(default_factory=list)   # homophone typos fixed (typo, term)
     read_as: str = ""            # the question in traditional characters (``query`` if it was typed so)
     documents: list[DocumentHit] = field(default_factory=list)   # bureau documents, best match first
+    scope: ScopeCheck | None = None   # may the laws answer it? (``scope.check_scope``, knowing the corpus's words)
 
 
 class Retriever:
@@ -111,7 +113,7 @@ class Retriever:
             self.article_rows.setdefault(self._key(u), []).append(i)
         self.graph = build_graph(self.article_units, self.law_names)
         self._authority_cache: dict[str, str] = {}
-        blob = "\n".join(self.article_text.values())
+        blob = self.corpus_text = "\n".join(self.article_text.values())
         self.typos = TypoFixer.build(correction_terms(), known=lambda w: w in blob)
         self.script = ScriptReader.build(blob, correction_terms() + tuple(s for s, _ in synonyms()))
         self.adjacent = [([normalize(w) for w in r["subject"]], set(r["pcodes"]))
@@ -198,7 +200,9 @@ class Retriever:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lane_top = {name: float(np.max(np.where(mask, s, -1e9))) for name, s in lanes.items()}
         documents = self.match_documents(norm) if mode == "hybrid" else []
-        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes, read_as=text, documents=documents)
+        scope = check_scope(text, known=lambda w: normalize(w) in self.corpus_text)
+        return SearchResult(query, norm, hits[:k], timings, lane_top, fixes, read_as=text, documents=documents,
+                            scope=scope)
 
     def _fuse(self, lanes: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Reciprocal rank fusion over units (a unit absent from a lane adds nothing).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -35,17 +36,31 @@ def _rules() -> dict:
     return data
 
 
-def check_scope(question: str) -> ScopeCheck:
+def check_scope(question: str, known: Callable[[str], bool] | None = None) -> ScopeCheck:
+    """Route a question to staff when the law corpus is not what answers it.
+
+    ``known`` tells whether the corpus's own text uses a word. A question
+    about another domain is routed even when it also names a water term, if
+    the other domain's word is one the water laws never use: "廢水場的操作員
+    加班費怎麼算" mentions wastewater, but asks about overtime pay, which no
+    article here speaks of; "污泥算廢棄物嗎" stays, since the water laws do
+    speak of 廢棄物.
+    """
     q = fold(question)
     rules = _rules()
     for name, patterns in rules["_intents"].items():
         if any(p.search(q) for p in patterns):
             return ScopeCheck(False, f"非法規問題（{name}），請承辦人員回覆")
     water = any(t in q for t in rules["domains"]["water_terms"])
-    if not water:
-        for name, terms in rules["domains"].items():
-            if name != "water_terms" and isinstance(terms, list) and any(t in q for t in terms):
-                return ScopeCheck(False, f"屬{name}法規，非水污染防治許可範圍，請轉相關業務單位")
+    for name, terms in rules["domains"].items():
+        if name == "water_terms" or not isinstance(terms, list):
+            continue
+        found = [t for t in terms if t in q]
+        if found and not water:
+            return ScopeCheck(False, f"屬{name}法規，非水污染防治許可範圍，請轉相關業務單位")
+        foreign = [t for t in found if known is not None and not known(t)]
+        if foreign:
+            return ScopeCheck(False, f"問題問的是{name}（{foreign[0]}），水污染防治法規未規定，請轉相關業務單位")
     if not any(t in q for t in rules["_anchors"]):
         return ScopeCheck(False, "問題中沒有水污染防治許可的相關用語，請承辦人員確認")
     return ScopeCheck(True)

@@ -48,9 +48,18 @@ def test_words_drop_stop_words_and_bigrams_cover_cjk_runs():
     "請問局長是誰",
     "我要檢舉隔壁工廠半夜排黑煙",
     "勞工安全衛生教育訓練要上幾小時",
+    "小吃店被衛生局抽驗，會被罰嗎",
 ])
 def test_out_of_scope_questions_are_routed(question):
     assert not check_scope(question).in_scope
+
+
+def test_another_domains_word_the_corpus_never_uses_routes_a_water_question():
+    question = "廢水處理場的操作員天天加班，加班費怎麼算？"
+    assert check_scope(question).in_scope                      # a water term, and no corpus to ask
+    routed = check_scope(question, known=lambda w: False)     # the laws never say 加班費
+    assert not routed.in_scope and "加班費" in routed.reason
+    assert check_scope(question, known=lambda w: True).in_scope   # were it in the laws, they would answer
 
 
 def test_a_question_with_no_word_of_the_domain_is_routed():

@@ -144,6 +144,13 @@ def test_out_of_scope_greeting_abstains(real_assistant, greeting):
     assert "[1]" not in draft.text
 
 
+def test_a_water_plants_labour_question_goes_to_staff_but_its_sludge_question_does_not(real_assistant):
+    labour = real_assistant.ask("廢水處理場的操作員天天加班，加班費怎麼算？")
+    assert labour.abstained and "加班費" in labour.reason and labour.citations == []
+    sludge = real_assistant.ask("污泥算廢棄物嗎？廢水處理產生的污泥要怎麼記錄")   # the water laws do speak of 廢棄物
+    assert not sludge.abstained and sludge.citations
+
+
 @pytest.mark.parametrize("question, penalty", [
     ("沒有排放許可證就先排放廢水，被查到會怎樣？", "O0040001:45"),   # duty: 水污法 §14
     ("沒有設置廢水專責人員會被罰多少？", "O0040001:48"),             # duty: the 專責 order, authorized by §21
