@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from evals.harness import load_questions
 from evals.metrics import coverage, mrr_at, ndcg_at, recall_at
+from ingest.moj import load_corpus
 
-from .conftest import run_wpa
+from .conftest import MOJ_2024, run_wpa
+
+APART = Path(__file__).parents[2] / "evals" / "apart"
 
 
 def test_ranking_metrics_on_a_hand_worked_list():
@@ -127,3 +131,19 @@ def test_wpa_ask_without_an_index_says_what_to_do(tmp_path):
     assert res.returncode != 0
     assert "wpa ingest" in res.stderr + res.stdout
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("name", ["questions-h.jsonl", "questions-k.jsonl"])
+def test_the_sets_written_apart_point_at_real_articles(name):
+    """Every relevant article exists and is in force in the 2024 file; answer points quote the primary one."""
+    corpus = load_corpus(MOJ_2024)
+    live = {(law.pcode, a.number): a.content for law in corpus.laws if not law.abolished for a in law.articles}
+    path = APART / name
+    raw = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    questions = load_questions(path)
+    assert len(questions) == len(raw) == 40 and len({q.id for q in questions}) == 40
+    assert sum(q.kind == "out_of_scope" for q in questions) >= 6
+    for d in raw:
+        rel = [(r["pcode"], r["article"]) for r in d["relevant"]]
+        assert all(r in live for r in rel), d["id"]
+        assert all(p in live[rel[0]] for p in d["answer_points"]), d["id"]
