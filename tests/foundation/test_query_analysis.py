@@ -49,6 +49,8 @@ def test_words_drop_stop_words_and_bigrams_cover_cjk_runs():
     "我要檢舉隔壁工廠半夜排黑煙",
     "勞工安全衛生教育訓練要上幾小時",
     "小吃店被衛生局抽驗，會被罰嗎",
+    "星期六可以臨櫃送件嗎？",
+    "謝謝你們的解答，祝中秋節快樂",
 ])
 def test_out_of_scope_questions_are_routed(question):
     assert not check_scope(question).in_scope
@@ -76,6 +78,8 @@ def test_a_question_with_no_word_of_the_domain_is_routed():
     "試車期間可以排放嗎",
     "畜牧業的沼液沼渣可以做農地肥分使用嗎",
     "被檢舉偷排廢水，環保局會怎麼處理",              # being reported is a question about the rules
+    "我們假日也有人上班生產，廢水照常排放要另外申報嗎",  # the plant's hours, not the bureau's
+    "專責人員假日也要上班嗎",
 ])
 def test_water_questions_stay_in_scope(question):
     assert check_scope(question).in_scope
